@@ -1,0 +1,159 @@
+// Elementwise ops. Binary ops broadcast as NumPy does; their backward sums each
+// gradient back to its input's shape (BackwardContext::accumulate_sum_to).
+#include <xtensor/xmath.hpp>
+
+#include "autograd/ops/detail.hpp"
+
+namespace tg {
+
+namespace {
+template <class T>
+void check_broadcast(const char* op, const char* symbol, const Tensor<T>& a, const Tensor<T>& b) {
+  detail::broadcast_shape(op, symbol, detail::to_shape(a.shape()), detail::to_shape(b.shape()));
+}
+}  // namespace
+
+// add: result = a + b
+//   da += grad        db += grad        (each summed to its input's shape)
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  check_broadcast("add", "+", a, b);
+  return record<T>("add", a.value() + b.value(), {a, b}, [](const BackwardContext<T>& c) {
+    c.accumulate_sum_to(0, c.grad());
+    c.accumulate_sum_to(1, c.grad());
+  });
+}
+
+// sub: result = a − b
+//   da += grad        db += −grad
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  check_broadcast("sub", "-", a, b);
+  return record<T>("sub", a.value() - b.value(), {a, b}, [](const BackwardContext<T>& c) {
+    c.accumulate_sum_to(0, c.grad());
+    c.accumulate_sum_to(1, -c.grad());
+  });
+}
+
+// mul: result = a ⊙ b
+//   da += grad ⊙ b    db += grad ⊙ a
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  check_broadcast("mul", "*", a, b);
+  return record<T>("mul", a.value() * b.value(), {a, b}, [](const BackwardContext<T>& c) {
+    c.accumulate_sum_to(0, c.grad() * c.input(1));
+    c.accumulate_sum_to(1, c.grad() * c.input(0));
+  });
+}
+
+// div: result = a / b
+//   da += grad / b    db += −grad ⊙ a / b² = −grad ⊙ result / b
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  check_broadcast("div", "/", a, b);
+  return record<T>("div", a.value() / b.value(), {a, b}, [](const BackwardContext<T>& c) {
+    c.accumulate_sum_to(0, c.grad() / c.input(1));
+    c.accumulate_sum_to(1, -c.grad() * c.result() / c.input(1));
+  });
+}
+
+// neg: result = −x
+//   dx += −grad
+template <class T>
+Tensor<T> neg(const Tensor<T>& x) {
+  return record<T>("neg", -x.value(), {x}, [](const BackwardContext<T>& c) { c.accumulate(0, -c.grad()); });
+}
+
+// add_scalar: result = x + s
+//   dx += grad
+template <class T>
+Tensor<T> add_scalar(const Tensor<T>& x, T s) {
+  return record<T>("add_scalar", x.value() + s, {x}, [](const BackwardContext<T>& c) { c.accumulate(0, c.grad()); });
+}
+
+// mul_scalar: result = x · s
+//   dx += grad · s
+template <class T>
+Tensor<T> mul_scalar(const Tensor<T>& x, T s) {
+  return record<T>("mul_scalar", x.value() * s, {x}, [s](const BackwardContext<T>& c) { c.accumulate(0, c.grad() * s); });
+}
+
+// rsub_scalar: result = s − x
+//   dx += −grad
+template <class T>
+Tensor<T> rsub_scalar(T s, const Tensor<T>& x) {
+  return record<T>("rsub_scalar", s - x.value(), {x}, [](const BackwardContext<T>& c) { c.accumulate(0, -c.grad()); });
+}
+
+// rdiv_scalar: result = s / x
+//   dx += −grad ⊙ s / x² = −grad ⊙ result / x
+template <class T>
+Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
+  return record<T>("rdiv_scalar", s / x.value(), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, -c.grad() * c.result() / c.input(0));
+  });
+}
+
+// exp: result = eˣ
+//   dx += grad ⊙ result
+template <class T>
+Tensor<T> exp(const Tensor<T>& x) {
+  return record<T>("exp", xt::exp(x.value()), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, c.grad() * c.result());
+  });
+}
+
+// log: result = ln x
+//   dx += grad / x
+template <class T>
+Tensor<T> log(const Tensor<T>& x) {
+  return record<T>("log", xt::log(x.value()), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, c.grad() / c.input(0));
+  });
+}
+
+// tanh: result = tanh x
+//   dx += grad ⊙ (1 − result²)
+template <class T>
+Tensor<T> tanh(const Tensor<T>& x) {
+  return record<T>("tanh", xt::tanh(x.value()), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, c.grad() * (T(1) - c.result() * c.result()));
+  });
+}
+
+// sigmoid: result = 1 / (1 + e⁻ˣ)      (e⁻ˣ overflowing to ∞ gives exactly 0, not NaN)
+//   dx += grad ⊙ result ⊙ (1 − result)
+template <class T>
+Tensor<T> sigmoid(const Tensor<T>& x) {
+  return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-x.value())), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, c.grad() * c.result() * (T(1) - c.result()));
+  });
+}
+
+// relu: result = max(x, 0)
+//   dx += grad ⊙ [x > 0]
+template <class T>
+Tensor<T> relu(const Tensor<T>& x) {
+  return record<T>("relu", xt::maximum(x.value(), T(0)), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, xt::where(c.input(0) > T(0), c.grad(), T(0)));
+  });
+}
+
+#define TG_INSTANTIATE(T)                                                   \
+  template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);               \
+  template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);               \
+  template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&);               \
+  template Tensor<T> div(const Tensor<T>&, const Tensor<T>&);               \
+  template Tensor<T> neg(const Tensor<T>&);                                 \
+  template Tensor<T> add_scalar(const Tensor<T>&, T);                       \
+  template Tensor<T> mul_scalar(const Tensor<T>&, T);                       \
+  template Tensor<T> rsub_scalar(T, const Tensor<T>&);                      \
+  template Tensor<T> rdiv_scalar(T, const Tensor<T>&);                      \
+  template Tensor<T> exp(const Tensor<T>&);                                 \
+  template Tensor<T> log(const Tensor<T>&);                                 \
+  template Tensor<T> tanh(const Tensor<T>&);                                \
+  template Tensor<T> sigmoid(const Tensor<T>&);                             \
+  template Tensor<T> relu(const Tensor<T>&);
+TG_FOR_FLOAT_AND_DOUBLE(TG_INSTANTIATE)
+
+}  // namespace tg

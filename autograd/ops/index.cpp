@@ -1,0 +1,181 @@
+// Indexing, joining and masking: the ops that move values around without
+// arithmetic. Their backward routes each gradient back to where the value came from.
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xstrided_view.hpp>
+#include <xtensor/xview.hpp>
+
+#include "autograd/ops/detail.hpp"
+
+namespace tg {
+
+namespace {
+// The strided-view index that picks [start, stop) along `axis` and everything elsewhere.
+xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t stop) {
+  xt::xstrided_slice_vector sv(rank, xt::all());
+  sv[axis] = xt::range(start, stop);
+  return sv;
+}
+
+xt::xstrided_slice_vector index_along(std::size_t rank, std::size_t axis, std::size_t index) {
+  xt::xstrided_slice_vector sv(rank, xt::all());
+  sv[axis] = index;
+  return sv;
+}
+
+template <class T>
+void check_same_shapes(const char* op, const std::vector<Tensor<T>>& xs, std::size_t except_axis) {
+  if (xs.empty()) throw Error(fmt::format("{}: no tensors given", op));
+  for (const auto& x : xs) {
+    bool ok = x.dim() == xs[0].dim();
+    for (std::size_t a = 0; ok && a < x.dim(); ++a) ok = a == except_axis || x.shape()[a] == xs[0].shape()[a];
+    if (!ok) throw Error(fmt::format("{}: {} and {} differ", op, shape_str(xs[0].shape()), shape_str(x.shape())));
+  }
+}
+}  // namespace
+
+// gather: result[i…] = table[ids[i…]]          table (V,E), ids any shape → ids.shape + (E)
+//   dtable[ids[i…]] += grad[i…]        (a repeated id accumulates into one row)
+template <class T>
+Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
+  if (table.dim() != 2) throw Error("gather: table must be 2-D, got " + shape_str(table.shape()));
+  const std::size_t rows = table.shape()[0], width = table.shape()[1];
+  Shape shape(ids.shape().begin(), ids.shape().end());
+  shape.push_back(width);
+  Array<T> r = xt::empty<T>(shape);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto id = ids.data()[i];
+    if (id < 0 || static_cast<std::size_t>(id) >= rows)
+      throw Error(fmt::format("gather: id {} is out of range for a table of {} rows", id, rows));
+    std::copy_n(table.value().data() + id * width, width, r.data() + i * width);
+  }
+  return record<T>("gather", std::move(r), {table}, [ids](const BackwardContext<T>& c) {
+    const std::size_t w = c.input(0).shape()[1];
+    Array<T> d = xt::zeros<T>(c.input(0).shape());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const T* g = c.grad().data() + i * w;
+      T* row = d.data() + ids.data()[i] * w;
+      for (std::size_t k = 0; k < w; ++k) row[k] += g[k];
+    }
+    c.accumulate(0, std::move(d));
+  });
+}
+
+// slice: result = x[…, start:stop, …] along axis
+//   dx[…, start:stop, …] += grad        (zero elsewhere)
+template <class T>
+Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::size_t stop) {
+  detail::check_axis("slice", axis, detail::to_shape(x.shape()));
+  if (start > stop || stop > x.shape()[axis])
+    throw Error(fmt::format("slice: [{}:{}] along axis {} of {}", start, stop, axis, shape_str(x.shape())));
+  const auto sv = range_along(x.dim(), axis, start, stop);
+  return record<T>("slice", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
+    Array<T> d = xt::zeros<T>(c.input(0).shape());
+    xt::strided_view(d, sv) = c.grad();
+    c.accumulate(0, std::move(d));
+  });
+}
+
+// select: result = x[…, index, …], dropping the axis
+//   dx[…, index, …] += grad
+template <class T>
+Tensor<T> select(const Tensor<T>& x, std::size_t axis, std::size_t index) {
+  detail::check_axis("select", axis, detail::to_shape(x.shape()));
+  if (index >= x.shape()[axis])
+    throw Error(fmt::format("select: index {} along axis {} of {}", index, axis, shape_str(x.shape())));
+  const auto sv = index_along(x.dim(), axis, index);
+  return record<T>("select", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
+    Array<T> d = xt::zeros<T>(c.input(0).shape());
+    xt::strided_view(d, sv) = c.grad();
+    c.accumulate(0, std::move(d));
+  });
+}
+
+// concat: result = [x₀ x₁ …] joined along axis
+//   dxᵢ += the slice of grad that xᵢ filled
+template <class T>
+Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::size_t axis) {
+  check_same_shapes("concat", xs, axis);
+  detail::check_axis("concat", axis, detail::to_shape(xs[0].shape()));
+  Shape shape = detail::to_shape(xs[0].shape());
+  std::vector<std::size_t> offsets{0};
+  for (const auto& x : xs) offsets.push_back(offsets.back() + x.shape()[axis]);
+  shape[axis] = offsets.back();
+  Array<T> r = xt::empty<T>(shape);
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    xt::strided_view(r, range_along(r.dimension(), axis, offsets[i], offsets[i + 1])) = xs[i].value();
+  return record<T>("concat", std::move(r), xs, [axis, offsets](const BackwardContext<T>& c) {
+    for (std::size_t i = 0; i + 1 < offsets.size(); ++i)
+      if (c.needs_grad(i))
+        c.accumulate(i, Array<T>(xt::strided_view(c.grad(), range_along(c.grad().dimension(), axis,
+                                                                           offsets[i], offsets[i + 1]))));
+  });
+}
+
+// stack: result[…, i, …] = xᵢ along a new axis
+//   dxᵢ += grad[…, i, …]
+template <class T>
+Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis) {
+  check_same_shapes("stack", xs, std::size_t(-1));
+  if (axis > xs[0].dim())
+    throw Error(fmt::format("stack: axis {} out of range for shape {}", axis, shape_str(xs[0].shape())));
+  Shape shape = detail::to_shape(xs[0].shape());
+  shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(axis), xs.size());
+  Array<T> r = xt::empty<T>(shape);
+  for (std::size_t i = 0; i < xs.size(); ++i) xt::strided_view(r, index_along(r.dimension(), axis, i)) = xs[i].value();
+  return record<T>("stack", std::move(r), xs, [axis](const BackwardContext<T>& c) {
+    for (std::size_t i = 0; i < c.node.inputs.size(); ++i)
+      if (c.needs_grad(i))
+        c.accumulate(i, Array<T>(xt::strided_view(c.grad(), index_along(c.grad().dimension(), axis, i))));
+  });
+}
+
+// where: result = mask ? a : b           (mask, a and b broadcast together)
+//   da += grad ⊙ mask        db += grad ⊙ ¬mask        (each summed to its input's shape)
+template <class T>
+Tensor<T> where(const Mask& mask, const Tensor<T>& a, const Tensor<T>& b) {
+  const Shape ab = detail::broadcast_shape("where", ",", detail::to_shape(a.shape()), detail::to_shape(b.shape()));
+  detail::broadcast_shape("where", "with mask", ab, detail::to_shape(mask.shape()));
+  return record<T>("where", xt::where(mask, a.value(), b.value()), {a, b}, [mask](const BackwardContext<T>& c) {
+    c.accumulate_sum_to(0, xt::where(mask, c.grad(), T(0)));
+    c.accumulate_sum_to(1, xt::where(mask, T(0), c.grad()));
+  });
+}
+
+// masked_fill: result = mask ? value : x
+//   dx += grad ⊙ ¬mask
+template <class T>
+Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, T value) {
+  const Shape xs = detail::to_shape(x.shape());
+  if (!shapes_equal(detail::broadcast_shape("masked_fill", "with mask", xs, detail::to_shape(mask.shape())), xs))
+    throw Error(fmt::format("masked_fill: mask {} does not fit {}", shape_str(mask.shape()), shape_str(x.shape())));
+  return record<T>("masked_fill", xt::where(mask, value, x.value()), {x}, [mask](const BackwardContext<T>& c) {
+    c.accumulate(0, Array<T>(xt::where(mask, T(0), c.grad())));
+  });
+}
+
+// dropout: result = x ⊙ keep / (1 − p), keep ~ Bernoulli(1 − p) from the caller's seeded rng
+//   dx += grad ⊙ keep / (1 − p)
+template <class T>
+Tensor<T> dropout(const Tensor<T>& x, T p, bool training, std::mt19937_64& rng) {
+  if (!(p >= T(0) && p < T(1))) throw Error(fmt::format("dropout: p = {} is not in [0,1)", p));
+  if (!training || p == T(0)) return x;
+  Array<T> scale = xt::empty<T>(x.shape());
+  // The top 53 bits of a draw as a uniform in [0,1): the same on every platform.
+  for (T& s : scale) s = (static_cast<double>(rng() >> 11) * 0x1.0p-53 < p) ? T(0) : T(1) / (T(1) - p);
+  return record<T>("dropout", x.value() * scale, {x}, [scale](const BackwardContext<T>& c) {
+    c.accumulate(0, c.grad() * scale);
+  });
+}
+
+#define TG_INSTANTIATE(T)                                                                        \
+  template Tensor<T> gather(const Tensor<T>&, const Ids&);                                       \
+  template Tensor<T> slice(const Tensor<T>&, std::size_t, std::size_t, std::size_t);             \
+  template Tensor<T> select(const Tensor<T>&, std::size_t, std::size_t);                         \
+  template Tensor<T> concat(const std::vector<Tensor<T>>&, std::size_t);                         \
+  template Tensor<T> stack(const std::vector<Tensor<T>>&, std::size_t);                          \
+  template Tensor<T> where(const Mask&, const Tensor<T>&, const Tensor<T>&);                     \
+  template Tensor<T> masked_fill(const Tensor<T>&, const Mask&, T);                              \
+  template Tensor<T> dropout(const Tensor<T>&, T, bool, std::mt19937_64&);
+TG_FOR_FLOAT_AND_DOUBLE(TG_INSTANTIATE)
+
+}  // namespace tg

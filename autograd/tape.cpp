@@ -1,0 +1,226 @@
+// Tensor handles, the tape and record(): the whole of the engine that is not an op.
+#include "autograd/tape.hpp"
+
+#include "autograd/kernels.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+
+namespace tg {
+
+void throw_grad_shape(const char* op, std::size_t input, const std::string& got,
+                      const std::string& want) {
+  throw Error(fmt::format("{} backward: gradient for input {} has shape {}, the input has {}", op,
+                          input, got, want));
+}
+
+template <class T>
+Array<T> sum_to(Array<T> g, const Shape& shape) {
+  if (shapes_equal(g.shape(), shape)) return g;
+  const std::size_t lead = g.dimension() - shape.size();
+  for (std::size_t a = 0; a < g.dimension(); ++a)
+    if (a < lead || (shape[a - lead] == 1 && g.shape()[a] != 1)) g = sum_axis(g, a, true);
+  g.reshape(shape);
+  return g;
+}
+
+// ---- Tensor ----------------------------------------------------------------
+
+template <class T>
+Tensor<T>::Tensor(Array<T> value, bool requires_grad, std::string name)
+    : node_(std::make_shared<Node<T>>()) {
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+  node_->name = std::move(name);
+}
+
+template <class T>
+Node<T>& Tensor<T>::node() const {
+  if (!node_) throw Error("use of an empty Tensor handle");
+  return *node_;
+}
+
+template <class T>
+const Array<T>& Tensor<T>::grad() const {
+  return const_cast<Tensor*>(this)->mutable_grad();
+}
+
+template <class T>
+Array<T>& Tensor<T>::mutable_grad() {
+  Node<T>& n = node();
+  if (!n.has_grad) {
+    n.grad = xt::zeros<T>(n.value.shape());
+    n.has_grad = true;
+  }
+  return n.grad;
+}
+
+template <class T>
+void Tensor<T>::zero_grad() {
+  if (node().has_grad) node().grad.fill(T(0));
+}
+
+template <class T>
+T Tensor<T>::item() const {
+  if (size() != 1) throw Error(fmt::format("item: tensor of shape {} is not a scalar", shape_str(shape())));
+  return *value().data();
+}
+
+// ---- BackwardContext -------------------------------------------------------
+
+template <class T>
+const Array<T>& BackwardContext<T>::grad() const { return node.grad; }
+template <class T>
+const Array<T>& BackwardContext<T>::result() const { return node.value; }
+template <class T>
+const Array<T>& BackwardContext<T>::input(std::size_t i) const { return node.inputs[i]->value; }
+template <class T>
+bool BackwardContext<T>::needs_grad(std::size_t i) const { return node.inputs[i]->requires_grad; }
+
+// ---- Tape ------------------------------------------------------------------
+
+namespace {
+std::atomic<std::uint64_t> next_tape_id{1};
+
+template <class T>
+std::vector<Tape<T>*>& tape_stack() {
+  thread_local std::vector<Tape<T>*> stack;  // nullptr entries are NoGrad scopes
+  return stack;
+}
+
+template <class T>
+bool all_finite(const Array<T>& a) {
+  for (const T& v : a)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+template <class T>
+std::string input_shapes(const Node<T>& node) {
+  std::string out;
+  for (const auto& in : node.inputs) out += (out.empty() ? "" : ", ") + shape_str(in->value.shape());
+  return out;
+}
+}  // namespace
+
+template <class T>
+Tape<T>* active_tape() {
+  auto& stack = tape_stack<T>();
+  return stack.empty() ? nullptr : stack.back();
+}
+
+template <class T>
+Tape<T>::Tape() : id_(next_tape_id++) { tape_stack<T>().push_back(this); }
+
+template <class T>
+Tape<T>::~Tape() {
+  auto& stack = tape_stack<T>();
+  std::erase(stack, this);
+}
+
+template <class T>
+NoGrad<T>::NoGrad() { tape_stack<T>().push_back(nullptr); }
+
+template <class T>
+NoGrad<T>::~NoGrad() {
+  auto& stack = tape_stack<T>();
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it)
+    if (*it == nullptr) {
+      stack.erase(std::next(it).base());
+      return;
+    }
+}
+
+template <class T>
+void Tape<T>::adopt(const std::shared_ptr<Node<T>>& node) {
+  node->tape_id = id_;
+  node->index = nodes_.size();
+  nodes_.push_back(node);
+}
+
+template <class T>
+void Tape<T>::push(const std::shared_ptr<Node<T>>& node) {
+  // A leaf (parameter or input) gets its place on the tape the first time an op uses it.
+  for (const auto& in : node->inputs)
+    if (in->tape_id != id_ && !in->backward) adopt(in);
+  adopt(node);
+}
+
+template <class T>
+void Tape<T>::backward(const Tensor<T>& loss) {
+  const Node<T>& root = loss.node();
+  if (root.tape_id != id_ || !root.requires_grad)
+    throw Error(fmt::format("backward: the loss ({}) was not recorded on this tape", root.op));
+  if (root.value.size() != 1)
+    throw Error(fmt::format("backward: the loss must be a scalar, got shape {}", shape_str(root.value.shape())));
+  for (const auto& n : nodes_)
+    if (n->backward) n->has_grad = false;
+  Node<T>& seed = *nodes_[root.index];
+  seed.grad = xt::ones<T>(seed.value.shape());
+  seed.has_grad = true;
+  for (std::size_t i = root.index + 1; i-- > 0;) {
+    Node<T>& n = *nodes_[i];
+    if (!n.backward || !n.has_grad) continue;
+    n.backward(BackwardContext<T>{n});
+    if (trace) trace_node(n);
+    if (check_finite)
+      for (std::size_t k = 0; k < n.inputs.size(); ++k)
+        if (n.inputs[k]->has_grad && !all_finite(n.inputs[k]->grad))
+          throw Error(fmt::format("check-finite: backward of {} (tape #{}, inputs {}) gave a non-finite "
+                                  "gradient to input {}", n.op, n.index, input_shapes(n), k));
+  }
+}
+
+template <class T>
+void Tape<T>::trace_node(const Node<T>& n) const {
+  auto norm = [](const Array<T>& a) { return std::sqrt(static_cast<double>(sum_all<T>(a * a))); };
+  *trace << fmt::format("backward #{:<3} {:<14} grad {} |g|={:.4g} ->", n.index, n.op,
+                        shape_str(n.grad.shape()), norm(n.grad));
+  for (const auto& in : n.inputs)
+    if (in->requires_grad && in->has_grad)
+      *trace << fmt::format(" #{} |g|={:.4g}", in->index, norm(in->grad));
+  *trace << '\n';
+}
+
+template <class T>
+Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
+                 BackwardFn<T> backward) {
+  auto node = std::make_shared<Node<T>>();
+  node->value = std::move(value);
+  node->op = op;
+  Tape<T>* tape = active_tape<T>();
+  if (tape && tape->check_finite && !all_finite(node->value)) {
+    node->inputs.reserve(inputs.size());
+    for (auto& in : inputs) node->inputs.push_back(in.node_ptr());
+    throw Error(fmt::format("check-finite: {} (tape #{}, inputs {}) produced a non-finite value", op,
+                            tape->size(), input_shapes(*node)));
+  }
+  bool needs_grad = false;
+  for (const auto& in : inputs) needs_grad = needs_grad || in.requires_grad();
+  if (tape && needs_grad) {
+    node->requires_grad = true;
+    node->backward = std::move(backward);
+    node->inputs.reserve(inputs.size());
+    for (auto& in : inputs) node->inputs.push_back(in.node_ptr());
+    tape->push(node);
+  }
+  return Tensor<T>(std::move(node));
+}
+
+#define TG_INSTANTIATE(T)                                                                      \
+  template class Tensor<T>;                                                                    \
+  template struct BackwardContext<T>;                                                          \
+  template class Tape<T>;                                                                      \
+  template class NoGrad<T>;                                                                    \
+  template Tape<T>* active_tape<T>();                                                          \
+  template Array<T> sum_to<T>(Array<T>, const Shape&);                                         \
+  template Tensor<T> record<T>(const char*, Array<T>, std::vector<Tensor<T>>, BackwardFn<T>);
+TG_INSTANTIATE(float)
+TG_INSTANTIATE(double)
+#undef TG_INSTANTIATE
+
+}  // namespace tg

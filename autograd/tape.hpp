@@ -1,0 +1,65 @@
+// The tape: a stack of the nodes recorded in creation order. Creation order is a
+// topological order (an op's inputs exist before it), so backward is a reverse loop
+// with no graph search — as in Stan Math. A Tape records the ops of its thread
+// while it lives (the innermost one, like TensorFlow's GradientTape); NoGrad turns
+// recording off for evaluation.
+#pragma once
+#include <iosfwd>
+
+#include "autograd/tensor.hpp"
+
+namespace tg {
+
+template <class T>
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  // Seeds dL/dloss = 1 and runs every recorded backward in reverse creation order.
+  // Leaves accumulate into their gradient; intermediates' gradients are reset first,
+  // then stay readable while this tape lives.
+  void backward(const Tensor<T>& loss);
+
+  std::size_t size() const { return nodes_.size(); }
+  const std::vector<std::shared_ptr<Node<T>>>& nodes() const { return nodes_; }
+  std::uint64_t id() const { return id_; }
+
+  // --trace: backward prints each node as it runs (op, upstream gradient, what it hands on).
+  std::ostream* trace = nullptr;
+  // Anomaly mode: stop at the first op whose output or gradient is not finite.
+  bool check_finite = false;
+
+  // Used by record(): appends a node, registering its leaf inputs first.
+  void push(const std::shared_ptr<Node<T>>& node);
+
+ private:
+  void adopt(const std::shared_ptr<Node<T>>& node);
+  void trace_node(const Node<T>& node) const;
+  std::vector<std::shared_ptr<Node<T>>> nodes_;
+  std::uint64_t id_;
+};
+
+// While a NoGrad lives, ops in this thread compute values only (evaluation mode).
+template <class T>
+class NoGrad {
+ public:
+  NoGrad();
+  ~NoGrad();
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+};
+
+// The tape ops record onto in this thread, or nullptr.
+template <class T>
+Tape<T>* active_tape();
+
+// Builds an op's result: with an active tape and an input that requires a gradient,
+// the node keeps its inputs and backward and is recorded; otherwise it is a constant.
+template <class T>
+Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
+                 BackwardFn<T> backward);
+
+}  // namespace tg
