@@ -21,6 +21,16 @@ std::string summarize(const Array<T>& a, std::size_t shown) {
 }
 
 namespace {
+// Graphviz record labels treat | { } < > as structure: escape them inside a field.
+std::string dot_escape(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    if (std::string_view("|{}<>\"\\").find(ch) != std::string_view::npos) out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
 template <class T>
 std::string label(const Node<T>& n) {
   return n.name.empty() ? std::string(n.op) : fmt::format("{} {}", n.op, n.name);
@@ -49,8 +59,9 @@ std::string graph_dot(const Tensor<T>& root) {
     todo.pop_back();
     if (!seen.insert(n).second) continue;
     std::string grad = n->has_grad ? summarize(n->grad, 3) : "—";
-    out += fmt::format("  n{} [label=\"{{{}|value {}|grad {}}}\"{}];\n", fmt::ptr(n), label(*n),
-                       summarize(n->value, 3), grad, n->backward ? "" : ", style=filled, fillcolor=lightblue");
+    out += fmt::format("  n{} [label=\"{{{}|value {}|grad {}}}\"{}];\n", fmt::ptr(n), dot_escape(label(*n)),
+                       dot_escape(summarize(n->value, 3)), dot_escape(grad),
+                       n->backward ? "" : ", style=filled, fillcolor=lightblue");
     for (const auto& in : n->inputs) {
       out += fmt::format("  n{} -> n{};\n", fmt::ptr(in.get()), fmt::ptr(n));
       todo.push_back(in.get());

@@ -44,19 +44,21 @@ Node<T>& Tensor<T>::node() const {
   return *node_;
 }
 
+// Reading a gradient that never arrived shows zeros, but does not mark the tensor as
+// having one: optimisers skip such parameters, as PyTorch skips grad = None.
 template <class T>
 const Array<T>& Tensor<T>::grad() const {
-  return const_cast<Tensor*>(this)->mutable_grad();
+  Node<T>& n = node();
+  if (!n.has_grad && !shapes_equal(n.grad.shape(), n.value.shape())) n.grad = xt::zeros<T>(n.value.shape());
+  else if (!n.has_grad) n.grad.fill(T(0));
+  return n.grad;
 }
 
 template <class T>
 Array<T>& Tensor<T>::mutable_grad() {
-  Node<T>& n = node();
-  if (!n.has_grad) {
-    n.grad = xt::zeros<T>(n.value.shape());
-    n.has_grad = true;
-  }
-  return n.grad;
+  grad();
+  node().has_grad = true;
+  return node().grad;
 }
 
 template <class T>
@@ -120,6 +122,9 @@ template <class T>
 Tape<T>::~Tape() {
   auto& stack = tape_stack<T>();
   std::erase(stack, this);
+  // Newest first: each node then dies while its inputs are still held by the tape, so
+  // freeing a long chain never recurses through shared_ptr destructors.
+  while (!nodes_.empty()) nodes_.pop_back();
 }
 
 template <class T>
@@ -193,21 +198,21 @@ Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
   node->value = std::move(value);
   node->op = op;
   Tape<T>* tape = active_tape<T>();
-  if (tape && tape->check_finite && !all_finite(node->value)) {
-    node->inputs.reserve(inputs.size());
-    for (auto& in : inputs) node->inputs.push_back(in.node_ptr());
-    throw Error(fmt::format("check-finite: {} (tape #{}, inputs {}) produced a non-finite value", op,
-                            tape->size(), input_shapes(*node)));
-  }
   bool needs_grad = false;
   for (const auto& in : inputs) needs_grad = needs_grad || in.requires_grad();
+  if (tape && (needs_grad || tape->check_finite)) {
+    node->inputs.reserve(inputs.size());
+    for (auto& in : inputs) node->inputs.push_back(in.node_ptr());
+  }
   if (tape && needs_grad) {
     node->requires_grad = true;
     node->backward = std::move(backward);
-    node->inputs.reserve(inputs.size());
-    for (auto& in : inputs) node->inputs.push_back(in.node_ptr());
     tape->push(node);
   }
+  if (tape && tape->check_finite && !all_finite(node->value))
+    throw Error(fmt::format("check-finite: {} ({}, inputs {}) produced a non-finite value", op,
+                            node->requires_grad ? fmt::format("tape #{}", node->index) : "not recorded",
+                            input_shapes(*node)));
   return Tensor<T>(std::move(node));
 }
 

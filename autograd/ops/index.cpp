@@ -1,6 +1,7 @@
 // Indexing, joining and masking: the ops that move values around without
 // arithmetic. Their backward routes each gradient back to where the value came from.
 #include <xtensor/xmanipulation.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
@@ -9,6 +10,9 @@
 namespace tg {
 
 namespace {
+// Writes into a strided view go through xt::noalias: in xtensor 0.24.3, `view = container`
+// into an xt::strided_view silently writes nothing (only `view = expression` works).
+
 // The strided-view index that picks [start, stop) along `axis` and everything elsewhere.
 xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t stop) {
   xt::xstrided_slice_vector sv(rank, xt::all());
@@ -70,7 +74,7 @@ Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::si
   const auto sv = range_along(x.dim(), axis, start, stop);
   return record<T>("slice", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
     Array<T> d = xt::zeros<T>(c.input(0).shape());
-    xt::strided_view(d, sv) = c.grad();
+    xt::noalias(xt::strided_view(d, sv)) = c.grad();
     c.accumulate(0, std::move(d));
   });
 }
@@ -85,7 +89,7 @@ Tensor<T> select(const Tensor<T>& x, std::size_t axis, std::size_t index) {
   const auto sv = index_along(x.dim(), axis, index);
   return record<T>("select", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
     Array<T> d = xt::zeros<T>(c.input(0).shape());
-    xt::strided_view(d, sv) = c.grad();
+    xt::noalias(xt::strided_view(d, sv)) = c.grad();
     c.accumulate(0, std::move(d));
   });
 }
@@ -102,7 +106,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   shape[axis] = offsets.back();
   Array<T> r = xt::empty<T>(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::strided_view(r, range_along(r.dimension(), axis, offsets[i], offsets[i + 1])) = xs[i].value();
+    xt::noalias(xt::strided_view(r, range_along(r.dimension(), axis, offsets[i], offsets[i + 1]))) = xs[i].value();
   return record<T>("concat", std::move(r), xs, [axis, offsets](const BackwardContext<T>& c) {
     for (std::size_t i = 0; i + 1 < offsets.size(); ++i)
       if (c.needs_grad(i))
@@ -121,7 +125,8 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   Shape shape = detail::to_shape(xs[0].shape());
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(axis), xs.size());
   Array<T> r = xt::empty<T>(shape);
-  for (std::size_t i = 0; i < xs.size(); ++i) xt::strided_view(r, index_along(r.dimension(), axis, i)) = xs[i].value();
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    xt::noalias(xt::strided_view(r, index_along(r.dimension(), axis, i))) = xs[i].value();
   return record<T>("stack", std::move(r), xs, [axis](const BackwardContext<T>& c) {
     for (std::size_t i = 0; i < c.node.inputs.size(); ++i)
       if (c.needs_grad(i))
@@ -133,7 +138,7 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis) {
 //   da += grad ⊙ mask        db += grad ⊙ ¬mask        (each summed to its input's shape)
 template <class T>
 Tensor<T> where(const Mask& mask, const Tensor<T>& a, const Tensor<T>& b) {
-  const Shape ab = detail::broadcast_shape("where", ",", detail::to_shape(a.shape()), detail::to_shape(b.shape()));
+  const Shape ab = detail::broadcast_shape("where", "and", detail::to_shape(a.shape()), detail::to_shape(b.shape()));
   detail::broadcast_shape("where", "with mask", ab, detail::to_shape(mask.shape()));
   return record<T>("where", xt::where(mask, a.value(), b.value()), {a, b}, [mask](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, xt::where(mask, c.grad(), T(0)));

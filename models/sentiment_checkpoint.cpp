@@ -1,0 +1,388 @@
+// A sentiment checkpoint directory (see sentiment_checkpoint.hpp): config.json to and
+// from the structs, strict reading that names the file and field at fault, and the
+// write-beside-then-rename dance that replaces a checkpoint without ever losing it.
+#include "models/sentiment_checkpoint.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "nn/checkpoint.hpp"
+
+namespace tg {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr std::string_view kFormat = "tapegrad sentiment checkpoint";
+constexpr int kFormatVersion = 1;
+constexpr std::size_t kMaxWidth = 1 << 16;  // embedding and hidden sizes past this are a damaged file
+
+// ---- structs to JSON (keys in the order written, for a reader) --------------------
+
+ordered_json model_json(const ClassifierConfig& c) {
+  return {{"vocab_size", c.vocab_size}, {"embedding_dim", c.embedding_dim}, {"hidden_size", c.hidden_size},
+          {"classes", c.classes},       {"pooling", pooling_name(c.pooling)}, {"bidirectional", c.bidirectional},
+          {"embedding_dropout", c.embedding_dropout}, {"state_dropout", c.state_dropout}, {"seed", c.seed}};
+}
+
+ordered_json train_json(const TrainOptions& o) {
+  return {{"lr", o.lr},           {"batch_size", o.batch_size}, {"epochs", o.epochs},
+          {"clip_norm", o.clip_norm}, {"weight_decay", o.weight_decay}, {"decoupled_decay", o.decoupled_decay},
+          {"schedule", o.schedule}, {"patience", o.patience}, {"pad_to", o.pad_to},
+          {"seed", o.seed},       {"check_finite", o.check_finite}};
+}
+
+ordered_json metrics_json(const Metrics& m, const std::vector<std::string>& labels) {
+  ordered_json per_class = ordered_json::array();
+  for (std::size_t c = 0; c < m.per_class.size(); ++c) {
+    const ClassMetrics& k = m.per_class[c];
+    per_class.push_back({{"label", c < labels.size() ? labels[c] : std::to_string(c)}, {"precision", k.precision},
+                         {"recall", k.recall}, {"f1", k.f1}, {"support", k.support}});
+  }
+  return {{"count", m.count}, {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"per_class", per_class},
+          {"confusion", m.confusion}};
+}
+
+ordered_json history_json(const TrainingHistory& h) {
+  ordered_json epochs = ordered_json::array();
+  for (const EpochRecord& e : h.epochs)
+    epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                      {"valid_loss", e.valid_loss}, {"valid_accuracy", e.valid_accuracy},
+                      {"valid_macro_f1", e.valid_macro_f1}, {"seconds", e.seconds}, {"lr", e.lr}});
+  return {{"epochs", epochs}, {"best_epoch", h.best_epoch}, {"interrupted", h.interrupted}};
+}
+
+ordered_json config_json(const ClassifierConfig& model, const SentimentCheckpoint& info) {
+  return {{"format", kFormat}, {"version", kFormatVersion}, {"recipe", info.recipe}, {"labels", info.labels},
+          {"model", model_json(model)}, {"train", train_json(info.train)},
+          {"tokenizer", {{"lowercase", "ascii"}, {"url_token", kUrlToken}, {"max_tokens", info.max_tokens},
+                         {"min_count", info.min_count}}},
+          {"history", history_json(info.history)}, {"best_valid", metrics_json(info.history.best_valid, info.labels)},
+          {"extra", ordered_json::parse(info.extra.dump())}};
+}
+
+// ---- JSON to structs ----------------------------------------------------------
+
+// A value inside config.json with its dotted path, whose accessors throw naming the
+// file and field: `config.json: field "model.hidden_size": expected an integer ≥ 0, found "8"`.
+struct Field {
+  const json& value;
+  std::string path;
+  const std::string& source;
+
+  [[noreturn]] void fail(std::string_view what) const {
+    throw Error(fmt::format("{}: field \"{}\": {}", source, path, what));
+  }
+  [[noreturn]] void expected(std::string_view what) const {
+    fail(fmt::format("expected {}, found {}", what, value.dump().substr(0, 80)));
+  }
+  Field operator[](const char* key) const {
+    if (!value.is_object()) expected("an object");
+    const auto it = value.find(key);
+    const std::string child = path.empty() ? key : path + "." + key;
+    if (it == value.end()) throw Error(fmt::format("{}: missing field \"{}\"", source, child));
+    return {*it, child, source};
+  }
+  const json& array() const {
+    if (!value.is_array()) expected("an array");
+    return value;
+  }
+  Field operator[](std::size_t i) const { return {array().at(i), fmt::format("{}[{}]", path, i), source}; }
+  std::uint64_t count() const {
+    if (!value.is_number_unsigned()) expected("an integer ≥ 0");
+    return value.get<std::uint64_t>();
+  }
+  double number() const {
+    if (!value.is_number()) expected("a number");
+    return value.get<double>();
+  }
+  double in_range(double low, double high) const {
+    const double x = number();
+    if (!(x >= low && x < high)) expected(fmt::format("a number in [{}, {})", low, high));
+    return x;
+  }
+  bool boolean() const {
+    if (!value.is_boolean()) expected("true or false");
+    return value.get<bool>();
+  }
+  std::string string() const {
+    if (!value.is_string()) expected("a string");
+    return value.get<std::string>();
+  }
+  std::size_t width() const {
+    const std::uint64_t n = count();
+    if (n == 0 || n > kMaxWidth) expected(fmt::format("a size in [1, {}]", kMaxWidth));
+    return n;
+  }
+};
+
+ClassifierConfig read_model(const Field& f) {
+  ClassifierConfig c;
+  c.vocab_size = f["vocab_size"].count();
+  c.embedding_dim = f["embedding_dim"].width();
+  c.hidden_size = f["hidden_size"].width();
+  c.classes = f["classes"].count();
+  const Field pooling = f["pooling"];
+  try {
+    c.pooling = parse_pooling(pooling.string());
+  } catch (const Error& e) {
+    pooling.fail(e.what());
+  }
+  c.bidirectional = f["bidirectional"].boolean();
+  c.embedding_dropout = f["embedding_dropout"].in_range(0, 1);
+  c.state_dropout = f["state_dropout"].in_range(0, 1);
+  c.seed = f["seed"].count();
+  return c;
+}
+
+TrainOptions read_train(const Field& f) {
+  TrainOptions o;
+  o.lr = f["lr"].in_range(0, INFINITY);
+  o.batch_size = f["batch_size"].count();
+  o.epochs = f["epochs"].count();
+  o.clip_norm = f["clip_norm"].in_range(0, INFINITY);
+  o.weight_decay = f["weight_decay"].in_range(0, INFINITY);
+  o.decoupled_decay = f["decoupled_decay"].boolean();
+  o.schedule = f["schedule"].string();
+  o.patience = f["patience"].count();
+  o.pad_to = f["pad_to"].count();
+  o.seed = f["seed"].count();
+  o.check_finite = f["check_finite"].boolean();
+  return o;
+}
+
+Metrics read_metrics(const Field& f) {
+  Metrics m;
+  m.count = f["count"].count();
+  m.accuracy = f["accuracy"].number();
+  m.macro_f1 = f["macro_f1"].number();
+  const Field per_class = f["per_class"];
+  for (std::size_t c = 0; c < per_class.array().size(); ++c)
+    m.per_class.push_back({per_class[c]["precision"].number(), per_class[c]["recall"].number(),
+                           per_class[c]["f1"].number(), per_class[c]["support"].count()});
+  const Field confusion = f["confusion"];
+  for (std::size_t r = 0; r < confusion.array().size(); ++r) {
+    m.confusion.emplace_back();
+    for (std::size_t c = 0; c < confusion[r].array().size(); ++c) m.confusion.back().push_back(confusion[r][c].count());
+  }
+  return m;
+}
+
+TrainingHistory read_history(const Field& f) {
+  TrainingHistory h;
+  const Field epochs = f["epochs"];
+  for (std::size_t i = 0; i < epochs.array().size(); ++i) {
+    const Field e = epochs[i];
+    h.epochs.push_back({e["epoch"].count(), e["train_loss"].number(), e["train_accuracy"].number(),
+                        e["valid_loss"].number(), e["valid_accuracy"].number(), e["valid_macro_f1"].number(),
+                        e["seconds"].number(), e["lr"].number()});
+  }
+  h.best_epoch = f["best_epoch"].count();
+  h.interrupted = f["interrupted"].boolean();
+  return h;
+}
+
+std::vector<std::string> read_labels(const Field& f, std::size_t classes) {
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < f.array().size(); ++i) labels.push_back(f[i].string());
+  if (labels.size() != kSentimentLabels.size() || labels.size() != classes)
+    f.fail(fmt::format("{} labels, but a sentiment model has {} classes (model.classes is {})", labels.size(),
+                       kSentimentLabels.size(), classes));
+  return labels;
+}
+
+// The tokenizer is compiled in, so a checkpoint can only ask for what it does.
+std::size_t read_tokenizer(const Field& f, std::size_t& min_count) {
+  if (f["lowercase"].string() != "ascii") f["lowercase"].expected("\"ascii\"");
+  if (f["url_token"].string() != kUrlToken) f["url_token"].expected(fmt::format("\"{}\"", kUrlToken));
+  const std::size_t max_tokens = f["max_tokens"].count();
+  if (max_tokens == 0 || max_tokens > kMaxTokens) f["max_tokens"].expected(fmt::format("1 to {}", kMaxTokens));
+  min_count = f["min_count"].count();
+  return max_tokens;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(fmt::format("{}: read failed", path.string()));
+  return text.str();
+}
+
+json parse_config(const fs::path& path) {
+  try {
+    return json::parse(read_text(path));
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+  }
+}
+
+// True when `config` is the config.json of a checkpoint this code wrote.
+bool is_our_config(const fs::path& config) {
+  try {
+    const json j = parse_config(config);
+    return j.is_object() && j.value("format", "") == kFormat;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// ---- writing the directory ----------------------------------------------------
+
+[[noreturn]] void throw_errno(const std::string& where, std::string_view step) {
+  throw Error(fmt::format("{}: {} failed: {}", where, step, std::strerror(errno)));
+}
+
+// Flushes a file or directory to disk, so the rename that publishes it publishes data.
+// Returns false (errno set) on failure.
+bool sync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  return ok;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw Error(fmt::format("{}: write failed", path.string()));
+}
+
+// A directory removed with everything in it when the guard dies, unless released.
+struct RemoveGuard {
+  fs::path path;
+  ~RemoveGuard() {
+    std::error_code ignored;
+    if (!path.empty()) fs::remove_all(path, ignored);
+  }
+};
+
+fs::path make_temp_dir(const fs::path& target, std::string_view tag) {
+  std::string name = target.string() + std::string(tag) + "-XXXXXX";
+  if (!::mkdtemp(name.data())) throw_errno(target.string(), "creating a directory beside it");
+  // mkdtemp makes it 0700; give it the mode mkdir would. umask can only be read by setting it.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(name.c_str(), 0777 & ~mask);
+  return name;
+}
+
+// `dir` as an absolute path with no trailing separator, after checking that replacing
+// it loses nothing: it must be absent, an empty directory or one of our checkpoints.
+fs::path checked_target(const fs::path& dir) {
+  std::error_code ec;
+  fs::path target = fs::absolute(dir, ec).lexically_normal();
+  if (ec) throw Error(fmt::format("{}: {}", dir.string(), ec.message()));
+  if (target.filename().empty()) target = target.parent_path();
+  const std::string where = dir.string();
+  const fs::file_status status = fs::symlink_status(target, ec);
+  if (!fs::exists(status)) return target;
+  if (!fs::is_directory(status))
+    throw Error(fmt::format("{}: exists and is not a directory; refusing to replace it with a checkpoint", where));
+  const bool empty = fs::is_empty(target, ec);
+  if (ec) throw Error(fmt::format("{}: cannot list it: {}", where, ec.message()));
+  if (!empty && !is_our_config(target / "config.json"))
+    throw Error(fmt::format("{}: is not a sentiment checkpoint directory (no config.json of ours in it); "
+                            "refusing to replace it", where));
+  return target;
+}
+
+// Replaces `target` (if any) by `fresh`: the old one is first renamed aside, so a
+// failure at any point leaves one complete checkpoint at `target`.
+void publish(const fs::path& fresh, const fs::path& target) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(target, ec))) {
+    if (::rename(fresh.c_str(), target.c_str()) != 0) throw_errno(target.string(), "renaming the new checkpoint into place");
+    return;
+  }
+  RemoveGuard backup{make_temp_dir(target, ".old")};  // rename() replaces an empty directory
+  if (::rename(target.c_str(), backup.path.c_str()) != 0) {
+    const int err = errno;
+    fs::remove(backup.path);
+    backup.path.clear();
+    errno = err;
+    throw_errno(target.string(), "moving the old checkpoint aside");
+  }
+  if (::rename(fresh.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    if (::rename(backup.path.c_str(), target.c_str()) == 0) backup.path.clear();
+    errno = err;
+    throw_errno(target.string(), "renaming the new checkpoint into place");
+  }
+}
+
+}  // namespace
+
+void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab,
+                               const SentimentCheckpoint& info) {
+  if (vocab.size() != model.config().vocab_size)
+    throw Error(fmt::format("{}: the vocabulary has {} tokens but the model's embedding has {} rows", dir.string(),
+                            vocab.size(), model.config().vocab_size));
+  const fs::path target = checked_target(dir);
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) throw Error(fmt::format("{}: cannot create its parent directory: {}", dir.string(), ec.message()));
+
+  RemoveGuard temp{make_temp_dir(target, ".tmp")};
+  save_parameters(model, (temp.path / "weights.npz").string());
+  vocab.save(temp.path / "vocab.txt");
+  write_text(temp.path / "config.json", config_json(model.config(), info).dump(2) + "\n");
+  for (const fs::path& written : {temp.path / "weights.npz", temp.path / "vocab.txt", temp.path / "config.json", temp.path})
+    if (!sync_path(written)) throw_errno(written.string(), "fsync");
+  publish(temp.path, target);
+  temp.path.clear();
+  sync_path(target.parent_path());  // best effort: the new checkpoint is already in place
+}
+
+LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
+  const fs::path config_path = dir / "config.json", vocab_path = dir / "vocab.txt";
+  const std::string source = config_path.string();
+  const json config = parse_config(config_path);
+  const Field root{config, "", source};
+  if (!config.is_object()) root.expected("an object");
+  if (root["format"].string() != kFormat) root["format"].expected(fmt::format("\"{}\"", kFormat));
+  if (root["version"].count() != kFormatVersion) root["version"].expected(std::to_string(kFormatVersion));
+
+  LoadedSentimentModel out{{}, Vocabulary::load(vocab_path), nullptr};
+  SentimentCheckpoint& info = out.info;
+  info.model = read_model(root["model"]);
+  info.labels = read_labels(root["labels"], info.model.classes);
+  info.train = read_train(root["train"]);
+  info.recipe = root["recipe"].string();
+  info.max_tokens = read_tokenizer(root["tokenizer"], info.min_count);
+  info.history = read_history(root["history"]);
+  info.history.best_valid = read_metrics(root["best_valid"]);
+  if (config.contains("extra")) info.extra = config["extra"];
+  if (out.vocab.size() != info.model.vocab_size)
+    throw Error(fmt::format("{} has {} tokens but {} says model.vocab_size is {}", vocab_path.string(),
+                            out.vocab.size(), source, info.model.vocab_size));
+  try {
+    out.model = std::make_unique<SentimentClassifier<float>>(info.model);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: field \"model\": {}", source, e.what()));
+  }
+  load_parameters(*out.model, (dir / "weights.npz").string());
+  out.model->eval();
+  return out;
+}
+
+}  // namespace tg

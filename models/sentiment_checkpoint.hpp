@@ -1,0 +1,43 @@
+// A trained sentiment model on disk: a directory holding weights.npz (PyTorch
+// state_dict names), vocab.txt (one token a line; line number − 1 = id) and
+// config.json (hyper-parameters, label names, tokenizer settings, history, metrics).
+#pragma once
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "models/trainer.hpp"
+
+namespace tg {
+
+struct SentimentCheckpoint {
+  ClassifierConfig model;       // filled by loading; saving writes the model's own config()
+  TrainOptions train;           // the options it was trained with (stop/callbacks not saved)
+  std::string recipe;           // "canonical", "default", …
+  std::vector<std::string> labels{"negative", "neutral", "positive"};
+  std::size_t max_tokens = kMaxTokens;  // the tokenizer's, as the model was trained
+  std::size_t min_count = 2;            // the vocabulary's (VocabOptions::min_count)
+  TrainingHistory history;
+  nlohmann::json extra;         // anything else worth keeping (data files, test metrics)
+};
+
+// Writes the directory atomically: everything goes into a fresh sibling directory,
+// which then replaces `dir` by rename, so a crash never leaves a half-written checkpoint
+// where a good one was. `dir` may be absent (its parents are created), empty, or an
+// earlier checkpoint; anything else there (a file, a directory of other things) is
+// refused with a tg::Error rather than replaced. On failure `dir` is left as it was.
+void save_sentiment_checkpoint(const std::filesystem::path& dir, const SentimentClassifier<float>& model,
+                               const Vocabulary& vocab, const SentimentCheckpoint& info);
+
+struct LoadedSentimentModel {
+  SentimentCheckpoint info;
+  Vocabulary vocab;
+  std::unique_ptr<SentimentClassifier<float>> model;  // in evaluation mode
+};
+// Throws a tg::Error naming the file (and parameter or field) at fault: a missing
+// directory or file, a config with the wrong label count, a vocabulary whose size is not
+// the embedding's, a weight missing, extra, mis-shaped or of the wrong dtype.
+LoadedSentimentModel load_sentiment_checkpoint(const std::filesystem::path& dir);
+
+}  // namespace tg

@@ -1,0 +1,98 @@
+// LSTM layer (see lstm.hpp): the recurrence composed from matmul, slice, sigmoid, tanh
+// and where; the tape differentiates it like any other graph.
+#include "nn/lstm.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <xtensor/xview.hpp>
+
+#include "nn/init.hpp"
+
+namespace tg {
+
+Mask sequence_mask(const Ids& lengths, std::size_t steps) {
+  if (lengths.dimension() != 1)
+    throw Error("sequence_mask: lengths must be 1-D, got " + shape_str(lengths.shape()));
+  Mask mask = xt::zeros<bool>({lengths.size(), steps});
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    if (lengths(b) < 0 || static_cast<std::size_t>(lengths(b)) > steps)
+      throw Error(fmt::format("sequence_mask: length {} of sequence {} is not in [0,{}]", lengths(b), b, steps));
+    for (std::size_t t = 0; t < static_cast<std::size_t>(lengths(b)); ++t) mask(b, t) = true;
+  }
+  return mask;
+}
+
+template <class T>
+LSTM<T>::LSTM(std::size_t input, std::size_t hidden, std::mt19937_64& rng, bool bi)
+    : input_size(input), hidden_size(hidden), bidirectional(bi) {
+  if (input == 0 || hidden == 0) throw Error(fmt::format("LSTM({}, {}): sizes must be positive", input, hidden));
+  forward_weights = make_weights("", rng);
+  if (bidirectional) reverse_weights = make_weights("_reverse", rng);
+}
+
+// Registered in PyTorch's state_dict order, so named_parameters() lists them as it does.
+template <class T>
+LSTMWeights<T> LSTM<T>::make_weights(const std::string& suffix, std::mt19937_64& rng) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
+  const std::size_t E = input_size, H = hidden_size;
+  LSTMWeights<T> w;
+  w.weight_ih = this->register_parameter("weight_ih_l0" + suffix, uniform_init<T>({4 * H, E}, bound, rng));
+  w.weight_hh = this->register_parameter("weight_hh_l0" + suffix, uniform_init<T>({4 * H, H}, bound, rng));
+  w.bias_ih = this->register_parameter("bias_ih_l0" + suffix, uniform_init<T>({4 * H}, bound, rng));
+  w.bias_hh = this->register_parameter("bias_hh_l0" + suffix, uniform_init<T>({4 * H}, bound, rng));
+  return w;
+}
+
+template <class T>
+typename LSTM<T>::Run LSTM<T>::run(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask,
+                                   bool reverse) const {
+  const std::size_t B = x.shape()[0], steps = x.shape()[1], E = input_size, H = hidden_size;
+  // The input half of z for every step at once: one (B·T,E)·(E,4H) gemm, both biases added here.
+  const Tensor<T> x_proj = reshape(matmul(reshape(x, {B * steps, E}), transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh),
+                                   {B, steps, 4 * H});
+  const Tensor<T> w_hh_t = transpose(w.weight_hh);  // (H,4H)
+  const Tensor<T> zero(Array<T>(T(0)));
+  Tensor<T> h(Array<T>(xt::zeros<T>({B, H}))), c = h;
+  std::vector<Tensor<T>> outputs(steps);
+  for (std::size_t k = 0; k < steps; ++k) {
+    const std::size_t t = reverse ? steps - 1 - k : k;
+    const Mask real = xt::view(mask, xt::all(), xt::range(t, t + 1));  // (B,1)
+    const Tensor<T> z = select(x_proj, 1, t) + matmul(h, w_hh_t);     // all four gates in one gemm
+    const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), f = sigmoid(slice(z, 1, H, 2 * H));
+    const Tensor<T> g = tanh(slice(z, 1, 2 * H, 3 * H)), o = sigmoid(slice(z, 1, 3 * H, 4 * H));
+    const Tensor<T> c_next = f * c + i * g;
+    const Tensor<T> h_next = o * tanh(c_next);
+    c = tg::where(real, c_next, c);  // tg::, or ADL on Mask finds xt::where
+    h = tg::where(real, h_next, h);
+    outputs[t] = tg::where(real, h_next, zero);
+  }
+  return {stack(outputs, 1), h, c};
+}
+
+template <class T>
+LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
+  if (x.dim() != 3 || x.shape()[2] != input_size || x.shape()[0] == 0 || x.shape()[1] == 0)
+    throw Error(fmt::format("LSTM({}, {}): input {} is not (B,T,{}) with B, T ≥ 1", input_size, hidden_size,
+                            shape_str(x.shape()), input_size));
+  if (mask.dimension() != 2 || mask.shape()[0] != x.shape()[0] || mask.shape()[1] != x.shape()[1])
+    throw Error(fmt::format("LSTM({}, {}): mask {} does not match input {}", input_size, hidden_size,
+                            shape_str(mask.shape()), shape_str(x.shape())));
+  const Run fwd = run(forward_weights, x, mask, false);
+  if (!bidirectional) return {fwd.states, stack<T>({fwd.h}, 0), stack<T>({fwd.c}, 0)};
+  const Run rev = run(reverse_weights, x, mask, true);
+  return {concat<T>({fwd.states, rev.states}, 2), stack<T>({fwd.h, rev.h}, 0), stack<T>({fwd.c, rev.c}, 0)};
+}
+
+template <class T>
+LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Ids& lengths) const {
+  if (x.dim() != 3 || lengths.dimension() != 1 || lengths.size() != x.shape()[0])
+    throw Error(fmt::format("LSTM({}, {}): lengths {} do not match input {}", input_size, hidden_size,
+                            shape_str(lengths.shape()), shape_str(x.shape())));
+  return forward(x, sequence_mask(lengths, x.shape()[1]));
+}
+
+template class LSTM<float>;
+template class LSTM<double>;
+
+}  // namespace tg

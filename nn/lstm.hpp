@@ -1,0 +1,61 @@
+// LSTM: one layer, batch-first, uni- or bidirectional, with PyTorch nn.LSTM's parameters
+// (names, shapes, gate order i, f, g, o) and packed-sequence padding semantics.
+// Composed from generic autograd ops: there is no hand-written backward here.
+// Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
+#pragma once
+#include <random>
+
+#include "autograd/ops.hpp"
+#include "nn/module.hpp"
+
+namespace tg {
+
+// Per step t, PyTorch's equations (W_ih (4H,E), W_hh (4H,H), both biases (4H)):
+//   z = x_t W_ihᵀ + b_ih + h W_hhᵀ + b_hh            (B,4H), four blocks of H columns
+//   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)
+//   c' = f ⊙ c + i ⊙ ĝ      h' = o ⊙ tanh(c')        h₀ = c₀ = 0
+// Padding: where position t of a sequence is not real, (h, c) are carried unchanged and
+// the output is exactly 0, so a sequence's results do not depend on how far it is padded.
+// The reverse direction runs t = T−1 … 0 under the same mask, so on right-padded input
+// it starts, from zero state, at each sequence's last real token.
+template <class T>
+struct LSTMWeights {
+  Tensor<T> weight_ih, weight_hh, bias_ih, bias_hh;
+};
+
+template <class T>
+struct LSTMOutput {
+  Tensor<T> states;  // (B,T,D): [forward, reverse] on the last axis; exactly 0 at padding
+  Tensor<T> h_n;     // (directions,B,H) as PyTorch: forward h at length−1, reverse h at position 0
+  Tensor<T> c_n;     // (directions,B,H): the cell state at the same positions
+};
+
+template <class T>
+class LSTM : public Module<T> {
+ public:
+  // Every parameter uniform in ±1/√H, PyTorch's default.
+  LSTM(std::size_t input_size, std::size_t hidden_size, std::mt19937_64& rng, bool bidirectional = false);
+
+  // x (B,T,E); mask (B,T) true at real positions, or lengths (B) of right-padded sequences.
+  LSTMOutput<T> forward(const Tensor<T>& x, const Mask& mask) const;
+  LSTMOutput<T> forward(const Tensor<T>& x, const Ids& lengths) const;
+
+  std::size_t output_size() const { return bidirectional ? 2 * hidden_size : hidden_size; }
+
+  LSTMWeights<T> forward_weights;  // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+  LSTMWeights<T> reverse_weights;  // the same with "_reverse"; empty unless bidirectional
+  std::size_t input_size, hidden_size;
+  bool bidirectional;
+
+ private:
+  struct Run {
+    Tensor<T> states, h, c;  // (B,T,H), (B,H), (B,H)
+  };
+  Run run(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask, bool reverse) const;
+  LSTMWeights<T> make_weights(const std::string& suffix, std::mt19937_64& rng);
+};
+
+// (B,T) mask, true where t < lengths[b]; throws when a length is negative or over T.
+Mask sequence_mask(const Ids& lengths, std::size_t steps);
+
+}  // namespace tg

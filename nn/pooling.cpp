@@ -1,0 +1,104 @@
+// Attention, last-state and mean pooling (see pooling.hpp): each builds its weights α
+// (B,T) and hands them to one weighted sum, s = Σ_t α_t h_t.
+#include "nn/pooling.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "nn/init.hpp"
+
+namespace tg {
+
+namespace {
+template <class T>
+void check_input(const char* layer, const Tensor<T>& states, const Mask& mask) {
+  if (states.dim() != 3 || mask.dimension() != 2 || mask.shape()[0] != states.shape()[0] ||
+      mask.shape()[1] != states.shape()[1])
+    throw Error(fmt::format("{}: states {} and mask {} are not (B,T,D) and (B,T)", layer,
+                            shape_str(states.shape()), shape_str(mask.shape())));
+}
+
+// s = Σ_t α_t h_t: states (B,T,D), alpha (B,T) → (B,D).
+template <class T>
+Tensor<T> weighted_sum(const Tensor<T>& states, const Tensor<T>& alpha) {
+  const Tensor<T> a = reshape(alpha, {alpha.shape()[0], alpha.shape()[1], 1});
+  return sum(states * a, 1);
+}
+
+// (B,T) one-hot at each row's last real position (first when `first`); all zero for a
+// row with none. On right-padded input these are positions length−1 and 0.
+template <class T>
+Tensor<T> one_hot_at_end(const Mask& mask, bool first) {
+  Array<T> alpha = xt::zeros<T>(mask.shape());
+  const std::size_t steps = mask.shape()[1];
+  for (std::size_t b = 0; b < mask.shape()[0]; ++b)
+    for (std::size_t k = 0; k < steps; ++k) {
+      const std::size_t t = first ? k : steps - 1 - k;
+      if (mask(b, t)) {
+        alpha(b, t) = T(1);
+        break;
+      }
+    }
+  return Tensor<T>(std::move(alpha));
+}
+}  // namespace
+
+template <class T>
+AttentionPooling<T>::AttentionPooling(std::size_t dim, std::mt19937_64& rng) : proj(dim, dim, rng) {
+  this->register_module("proj", proj);
+  context = this->register_parameter("context", uniform_init<T>({dim}, 1.0 / std::sqrt(double(dim)), rng));
+}
+
+template <class T>
+Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask) const {
+  check_input("AttentionPooling", states, mask);
+  if (states.shape()[2] != proj.in_features)
+    throw Error(fmt::format("AttentionPooling({}): states {} do not end in {}", proj.in_features,
+                            shape_str(states.shape()), proj.in_features));
+  const Tensor<T> u = tanh(proj.forward(states));  // (B,T,D)
+  const Tensor<T> e = sum(u * context, 2);          // (B,T)
+  // −∞ at padding: softmax gives it exactly 0, and masked_fill passes it no gradient.
+  const Mask padding = !mask;
+  const Tensor<T> alpha = softmax(masked_fill(e, padding, -std::numeric_limits<T>::infinity()), 1);
+  return {weighted_sum(states, alpha), alpha};
+}
+
+template <class T>
+Pooled<T> LastStatePooling<T>::forward(const Tensor<T>& states, const Mask& mask) const {
+  check_input("LastStatePooling", states, mask);
+  const Tensor<T> last = one_hot_at_end<T>(mask, false);
+  if (!bidirectional) return {weighted_sum(states, last), last};
+  const std::size_t D = states.shape()[2], H = D / 2;
+  if (D % 2 != 0)
+    throw Error(fmt::format("LastStatePooling (bidirectional): states {} have an odd last axis",
+                            shape_str(states.shape())));
+  const Tensor<T> first = one_hot_at_end<T>(mask, true);
+  const Tensor<T> pooled = concat<T>({weighted_sum(slice(states, 2, 0, H), last),
+                                      weighted_sum(slice(states, 2, H, D), first)}, 1);
+  return {pooled, last};
+}
+
+template <class T>
+Pooled<T> MeanPooling<T>::forward(const Tensor<T>& states, const Mask& mask) const {
+  check_input("MeanPooling", states, mask);
+  Array<T> alpha = xt::zeros<T>(mask.shape());
+  for (std::size_t b = 0; b < mask.shape()[0]; ++b) {
+    std::size_t length = 0;
+    for (std::size_t t = 0; t < mask.shape()[1]; ++t) length += mask(b, t);
+    for (std::size_t t = 0; t < mask.shape()[1]; ++t)
+      if (mask(b, t)) alpha(b, t) = T(1) / T(length);
+  }
+  const Tensor<T> a(std::move(alpha));
+  return {weighted_sum(states, a), a};
+}
+
+template class AttentionPooling<float>;
+template class AttentionPooling<double>;
+template class LastStatePooling<float>;
+template class LastStatePooling<double>;
+template class MeanPooling<float>;
+template class MeanPooling<double>;
+
+}  // namespace tg

@@ -1,0 +1,160 @@
+// `sentiment compare`: the reference article's experiment — the same data and seeds
+// for each pooling (last state, attention, mean) — reported as mean ± std of validation
+// accuracy and macro-F1 beside the article's numbers; --out keeps each pooling's best model.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "progress.hpp"
+#include "sentiment.hpp"
+
+namespace tg::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The article's validation accuracies (Keras, the Kaggle tweets, its own split).
+std::string article_accuracy(PoolingKind pooling) {
+  switch (pooling) {
+    case PoolingKind::last: return "0.7831";
+    case PoolingKind::attention: return "0.7875";
+    default: return "-";
+  }
+}
+
+struct MeanStd {
+  double mean = 0, std = 0;
+};
+
+// The sample standard deviation (n − 1): the seeds are a sample of possible runs.
+MeanStd mean_std(const std::vector<double>& xs) {
+  MeanStd out;
+  for (double x : xs) out.mean += x / double(xs.size());
+  for (double x : xs) out.std += (x - out.mean) * (x - out.mean);
+  out.std = xs.size() > 1 ? std::sqrt(out.std / double(xs.size() - 1)) : 0;
+  return out;
+}
+
+std::string cell(const MeanStd& m) { return fmt::format("{:.4f} ± {:.4f}", m.mean, m.std); }
+
+void print_run(const ComparisonRun& run, const TrainingHistory& h, double seconds) {
+  fmt::print("{:<10} {:>4}  {:>4}/{:<4}  {:>9.4f}  {:>8.4f}", pooling_name(run.pooling), run.seed, h.best_epoch,
+             h.epochs.size(), h.best_valid.accuracy, h.best_valid.macro_f1);
+  if (run.test) fmt::print("  {:>8.4f}  {:>7.4f}", run.test->accuracy, run.test->macro_f1);
+  fmt::print("  {:>6.1f}s\n", seconds);
+  std::fflush(stdout);
+}
+
+struct CompareArgs {
+  DataArgs data;
+  RecipeArgs recipe;
+  std::size_t seeds = 3;
+  std::vector<std::string> poolings{"last", "attention", "mean"};
+  std::string out;
+};
+
+int run_compare(const CompareArgs& args) {
+  std::vector<PoolingKind> poolings;
+  for (const std::string& name : args.poolings) poolings.push_back(parse_pooling(name));
+  if (!args.out.empty())
+    for (const std::string& name : args.poolings) check_checkpoint_destination(fs::path(args.out) / name);
+  const DataSplits splits = load_splits(args.data);
+  const PreparedData data = prepare_data(splits, args.recipe);
+  Recipe first = make_recipe(args.recipe, poolings.front(), 1);
+  first.model.vocab_size = data.vocab.size();
+  print_setup(splits, first);
+
+  const Comparison comparison = run_comparison(args.recipe, poolings, args.seeds, data);
+  if (comparison.interrupted) {
+    fmt::print(stderr, "sentiment: interrupted; nothing saved\n");
+    return kExitInterrupted;
+  }
+  print_comparison(comparison);
+  if (args.out.empty()) return 0;
+  for (const TrainedModel& best : comparison.best) {
+    const fs::path dir = fs::path(args.out) / std::string(pooling_name(best.recipe.model.pooling));
+    nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}}}};
+    if (!data.test.ids.empty())
+      extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
+    save_sentiment_checkpoint(dir, *best.model, data.vocab, checkpoint_info(best, args.recipe, extra));
+    fmt::print("saved the best {} model (seed {}) to {}/\n", pooling_name(best.recipe.model.pooling),
+               best.recipe.train.seed, dir.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
+                          const PreparedData& data) {
+  Comparison c{poolings, {}, {}, false};
+  const bool with_test = !data.test.ids.empty();
+  fmt::print("{:<10} {:>4}  {:>9}  {:>9}  {:>8}{}  {:>7}\n", "pooling", "seed", "best ep.", "valid acc", "valid F1",
+             with_test ? "  test acc  test F1" : "", "time");
+  for (PoolingKind pooling : poolings) {
+    std::optional<TrainedModel> best;
+    for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+      TrainingProgress progress({.live = stdout_is_terminal(), .epoch_table = false,
+                                 .label = fmt::format("{} seed {}", pooling_name(pooling), seed)});
+      const auto start = std::chrono::steady_clock::now();
+      TrainedModel trained = train_model(make_recipe(args, pooling, seed), data, progress.callbacks());
+      progress.clear_line();
+      if ((c.interrupted = trained.history.interrupted)) return c;
+      ComparisonRun run{pooling, seed, trained.history, std::nullopt};
+      if (with_test) run.test = evaluate_classifier(*trained.model, data.test).metrics;
+      print_run(run, trained.history, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      c.runs.push_back(std::move(run));
+      if (!best || trained.history.best_valid.accuracy > best->history.best_valid.accuracy) best = std::move(trained);
+    }
+    c.best.push_back(std::move(*best));
+  }
+  return c;
+}
+
+void print_comparison(const Comparison& c) {
+  const bool with_test = !c.runs.empty() && c.runs.front().test.has_value();
+  fmt::print("\n{:<10}  {:^17}  {:^17}{}  {}\n", "pooling", "valid accuracy", "valid macro-F1",
+             with_test ? fmt::format("  {:^17}", "test accuracy") : "", "the article");
+  std::vector<double> means;
+  for (PoolingKind pooling : c.poolings) {
+    std::vector<double> accuracy, f1, test;
+    for (const ComparisonRun& run : c.runs) {
+      if (run.pooling != pooling) continue;
+      accuracy.push_back(run.history.best_valid.accuracy);
+      f1.push_back(run.history.best_valid.macro_f1);
+      if (run.test) test.push_back(run.test->accuracy);
+    }
+    means.push_back(mean_std(accuracy).mean);
+    fmt::print("{:<10}  {:>17}  {:>17}{}  {:>11}\n", pooling_name(pooling), cell(mean_std(accuracy)), cell(mean_std(f1)),
+               with_test ? fmt::format("  {:>17}", cell(mean_std(test))) : "", article_accuracy(pooling));
+  }
+  const std::size_t seeds = c.poolings.empty() ? 0 : c.runs.size() / c.poolings.size();
+  fmt::print("mean ± sample standard deviation over seeds 1..{}, each at its best validation epoch.\n", seeds);
+  fmt::print("The article's numbers are Keras models on the Kaggle tweets with a different split:\n"
+             "compare the ranking of the poolings, not the values.\n");
+  const auto at = [&](PoolingKind k) {
+    const auto it = std::find(c.poolings.begin(), c.poolings.end(), k);
+    return it == c.poolings.end() ? -1.0 : means[std::size_t(it - c.poolings.begin())];
+  };
+  if (at(PoolingKind::attention) >= 0 && at(PoolingKind::last) >= 0)
+    fmt::print("attention - last state: {:+.4f} validation accuracy (the article: +0.0044)\n",
+               at(PoolingKind::attention) - at(PoolingKind::last));
+}
+
+Subcommand add_compare_command(CLI::App& app) {
+  auto args = std::make_shared<CompareArgs>();
+  CLI::App* cmd = app.add_subcommand("compare", "train every pooling with the same seeds and compare them "
+                                                "(the article's experiment)");
+  add_data_options(*cmd, args->data);
+  cmd->add_option("--seeds", args->seeds, "train each pooling with seeds 1..N")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated")->delimiter(',')
+      ->check(pooling_validator())->capture_default_str();
+  cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/")
+      ->type_name("DIR");
+  add_recipe_options(*cmd, args->recipe);
+  return {cmd, [args] { return run_compare(*args); }};
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,134 @@
+// The out-of-the-box run (`sentiment` with no arguments, or `sentiment demo`): writes
+// the built-in tweets as CSV files, compares the poolings on them with a recipe small
+// enough to finish in well under a minute on 2 cores, saves the best attention model,
+// writes its HTML report, shows a few predictions and says what to try next.
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "models/synthetic_tweets.hpp"
+#include "sentiment.hpp"
+
+namespace tg::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t kDataSeed = 2024;
+
+struct DemoArgs {
+  std::string out = "sentiment-demo";
+  bool quick = false;
+};
+
+struct DemoSizes {
+  std::size_t train, valid, test, seeds, epochs;
+};
+
+// The default recipe shrunk (E, H, epochs) to fit the time budget; --quick shrinks it
+// further, to a smoke test of the whole path that finishes in seconds.
+RecipeArgs demo_recipe(const DemoSizes& sizes, bool quick) {
+  RecipeArgs r;
+  r.epochs = sizes.epochs;
+  r.embedding = quick ? 8 : 32;
+  r.hidden = quick ? 8 : 16;
+  r.batch_size = 32;
+  r.lr = 1e-2;
+  return r;
+}
+
+void heading(int step, const std::string& title) { fmt::print("\n== Step {}: {} ==\n", step, title); }
+
+DataSplits write_builtin_data(const fs::path& out, const DemoSizes& n) {
+  const std::vector<SyntheticTweet> tweets = generate_tweets(n.train + n.valid + n.test, kDataSeed);
+  const auto part = [&](std::size_t from, std::size_t count) {
+    return std::vector<SyntheticTweet>(tweets.begin() + std::ptrdiff_t(from), tweets.begin() + std::ptrdiff_t(from + count));
+  };
+  DataArgs data;
+  data.train = (out / "train.csv").string();
+  data.valid = (out / "valid.csv").string();
+  data.test = (out / "test.csv").string();
+  write_synthetic_csv(data.train, part(0, n.train));
+  write_synthetic_csv(data.valid, part(n.train, n.valid));
+  write_synthetic_csv(data.test, part(n.train + n.valid, n.test));
+  fmt::print("wrote {} ({} tweets), {} ({}) and {} ({}): generated airline tweets, seed {}\n", data.train, n.train,
+             data.valid, n.valid, data.test, n.test, kDataSeed);
+  return load_splits(data);  // read back as any user's CSV would be
+}
+
+void show_predictions(const TrainedModel& best, const PreparedData& data, std::size_t max_tokens) {
+  const std::vector<std::string> texts = {
+      "@united lost my bag in Denver and now i am flying from Boston to Chicago on friday with my wife",
+      "@JetBlue not bad at all, the flight takes about three hours and we board at 6pm from gate b12",
+      "@SouthwestAir is there a delay on flight 161 out of Dallas?",
+      "@AmericanAir i am flying from Miami to Seattle on monday, my seat is 14c. thank you so much"};
+  const bool colour = colour_enabled(false);
+  const std::vector<Prediction> predictions = predict_texts(*best.model, data.vocab, texts, max_tokens);
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    fmt::print("{}\n{}\n", texts[i], format_prediction(predictions[i], label_names(), colour));
+}
+
+int run_demo(const DemoArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  const DemoSizes sizes = args.quick ? DemoSizes{300, 100, 100, 1, 2} : DemoSizes{3000, 600, 600, 3, 5};
+  const fs::path out = args.out, model_dir = out / "model", report = out / "report.html";
+  check_checkpoint_destination(model_dir);
+  fs::create_directories(out);
+
+  heading(1, "the built-in data set");
+  const DataSplits splits = write_builtin_data(out, sizes);
+  const RecipeArgs recipe = demo_recipe(sizes, args.quick);
+  const PreparedData data = prepare_data(splits, recipe);
+
+  heading(2, fmt::format("compare last-state, attention and mean pooling ({} seed{})", sizes.seeds,
+                         sizes.seeds > 1 ? "s" : ""));
+  fmt::print("The default recipe made small for the demo (E={}, H={}, {} epochs, batch {}, lr {}), so that all {} "
+             "runs take well under a minute.\nThe full-size run: sentiment compare --train {} --valid {} --test {}\n\n",
+             *recipe.embedding, *recipe.hidden, *recipe.epochs, *recipe.batch_size, *recipe.lr, 3 * sizes.seeds,
+             splits.files["train"].get<std::string>(), splits.files["valid"].get<std::string>(),
+             splits.files["test"].get<std::string>());
+  const Comparison comparison =
+      run_comparison(recipe, {PoolingKind::last, PoolingKind::attention, PoolingKind::mean}, sizes.seeds, data);
+  if (comparison.interrupted) {
+    fmt::print(stderr, "sentiment: interrupted; the demo stopped (its CSV files stay in {}/)\n", out.string());
+    return kExitInterrupted;
+  }
+  print_comparison(comparison);
+
+  heading(3, "save the best attention model and write its report");
+  const TrainedModel& best = comparison.best.at(1);
+  nlohmann::json extra = {{"data", splits.files}, {"demo", true}};
+  extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
+  save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));
+  fmt::print("saved the checkpoint (seed {}) to {}/\n", best.recipe.train.seed, model_dir.string());
+  const Metrics tested = write_report({model_dir.string(), splits.files["test"], report.string()});
+  fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets\n", report.string(), tested.accuracy,
+             tested.macro_f1, tested.count);
+
+  heading(4, "predictions, each word shaded by its attention weight");
+  show_predictions(best, data, recipe.max_tokens);
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("\nDone in {:.1f} s. Open {} in a browser. Next, try:\n", seconds, report.string());
+  fmt::print("  sentiment predict --checkpoint {} \"@united never again, stuck on the tarmac in Denver\"\n",
+             model_dir.string());
+  fmt::print("  sentiment evaluate --checkpoint {} --data {}\n", model_dir.string(), splits.files["test"].get<std::string>());
+  fmt::print("  sentiment train --train {} --valid {} --pooling last --out my-model\n",
+             splits.files["train"].get<std::string>(), splits.files["valid"].get<std::string>());
+  fmt::print("  sentiment compare --split Tweets.csv   (the real Kaggle data; slower)\n");
+  return 0;
+}
+
+}  // namespace
+
+Subcommand add_demo_command(CLI::App& app) {
+  auto args = std::make_shared<DemoArgs>();
+  CLI::App* cmd = app.add_subcommand("demo", "the out-of-the-box run (also what `sentiment` alone does): built-in "
+                                             "data, the pooling comparison, a report and predictions");
+  cmd->add_option("--out", args->out, "the directory for the CSV files, the model and the report")
+      ->type_name("DIR")->capture_default_str();
+  cmd->add_flag("--quick", args->quick, "a tiny version that runs in seconds (a smoke test; its numbers mean nothing)");
+  return {cmd, [args] { return run_demo(*args); }};
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,50 @@
+// `sentiment evaluate`: a checkpoint scored on a labelled CSV — accuracy, per-class
+// precision/recall/F1, macro-F1 and the confusion matrix, as text or one JSON object.
+#include <fmt/format.h>
+
+#include "sentiment.hpp"
+
+namespace tg::cli {
+namespace {
+
+struct EvaluateArgs {
+  std::string checkpoint, data;
+  std::string text_column = "text", label_column = "airline_sentiment";
+  bool json = false;
+};
+
+int run_evaluate(const EvaluateArgs& args) {
+  LoadedSentimentModel loaded = load_model(args.checkpoint);
+  const std::vector<LabelledText> rows = load_labelled_csv(args.data, args.text_column, args.label_column);
+  const Evaluation result =
+      evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens));
+  if (args.json) {
+    nlohmann::json out = metrics_json(result.metrics);
+    out["checkpoint"] = args.checkpoint;
+    out["data"] = args.data;
+    out["labels"] = loaded.info.labels;
+    out["loss"] = result.loss;
+    fmt::print("{}\n", out.dump());
+    return 0;
+  }
+  fmt::print("{} on {} ({} tweets): mean cross-entropy {:.4f}\n{}", args.checkpoint, args.data, result.metrics.count,
+             result.loss, format_metrics(result.metrics, loaded.info.labels));
+  return 0;
+}
+
+}  // namespace
+
+Subcommand add_evaluate_command(CLI::App& app) {
+  auto args = std::make_shared<EvaluateArgs>();
+  CLI::App* cmd = app.add_subcommand("evaluate", "score a checkpoint on a labelled CSV");
+  cmd->add_option("--checkpoint", args->checkpoint, "a checkpoint directory written by train or compare")
+      ->type_name("DIR")->required();
+  cmd->add_option("--data", args->data, "a Kaggle-layout CSV with text and label columns")->type_name("FILE")
+      ->required();
+  cmd->add_option("--text-column", args->text_column, "the CSV column holding the tweet")->capture_default_str();
+  cmd->add_option("--label-column", args->label_column, "the CSV column holding the label")->capture_default_str();
+  cmd->add_flag("--json", args->json, "print one JSON object (metrics, confusion matrix, loss)");
+  return {cmd, [args] { return run_evaluate(*args); }};
+}
+
+}  // namespace tg::cli

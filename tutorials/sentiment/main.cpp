@@ -1,0 +1,61 @@
+// The `sentiment` program: the flagship LSTM + attention classifier as a command-line
+// tool (train, compare, evaluate, predict, report; no arguments runs the demo). This
+// file wires the subcommands into one CLI11 app and turns every failure into one
+// `sentiment: error: ...` line on stderr and an exit status (sentiment.hpp).
+#include <fmt/format.h>
+
+#include "sentiment.hpp"
+
+// OpenBLAS's own threads; no header declares it next to xtensor-blas (XTENSOR-NOTES, pitfall 4).
+extern "C" void openblas_set_num_threads(int);
+
+namespace {
+
+// The subcommand CLI11 parsed, for the "see --help" hint of a usage error.
+std::string help_hint(const CLI::App& app) {
+  const auto chosen = app.get_subcommands();
+  return chosen.empty() ? "sentiment --help" : "sentiment " + chosen.front()->get_name() + " --help";
+}
+
+int fail(int status, const std::string& message) {
+  fmt::print(stderr, "sentiment: error: {}\n", message);
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tg::cli;
+  CLI::App app{"Sentiment of airline tweets with an LSTM and attention, on tapegrad.\n"
+               "With no arguments: the demo (built-in data, the pooling comparison, a report).",
+               "sentiment"};
+  app.require_subcommand(0, 1);
+  const std::vector<Subcommand> commands = {add_train_command(app),   add_compare_command(app),
+                                            add_evaluate_command(app), add_predict_command(app),
+                                            add_report_command(app),   add_demo_command(app)};
+  // More than one BLAS thread only fights the tape's many small GEMMs for 2 cores.
+  int threads = 1;
+  for (const Subcommand& command : commands)
+    command.cli->add_option("--threads", threads, "OpenBLAS threads")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
+  if (args.empty()) args.emplace_back("demo");
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
+  }
+  openblas_set_num_threads(threads);
+  try {
+    for (const Subcommand& command : commands)
+      if (command.cli->parsed()) return command.run();
+    return fail(kExitUsage, "no subcommand given (see sentiment --help)");
+  } catch (const UsageError& e) {
+    return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
+  } catch (const std::exception& e) {  // tg::Error and anything from the standard library
+    return fail(kExitFailure, e.what());
+  }
+}

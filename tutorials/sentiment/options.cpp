@@ -1,0 +1,105 @@
+// The options train, compare and demo share: where the data comes from (--train/--valid
+// [--test] or one --split file) and every recipe setting as an override of
+// --recipe's value. Turning parsed options into data splits and a Recipe.
+#include <fmt/format.h>
+
+#include "sentiment.hpp"
+
+namespace tg::cli {
+
+void add_data_options(CLI::App& cmd, DataArgs& args) {
+  CLI::Option* split = cmd.add_option("--split", args.split,
+                                      "one Kaggle-layout CSV (e.g. Tweets.csv) to split 80/10/10 into train, "
+                                      "valid and test, stratified by label, instead of --train/--valid/--test")
+                           ->type_name("FILE");
+  cmd.add_option("--train", args.train, "training CSV (the vocabulary is built from it alone)")
+      ->type_name("FILE")->excludes(split);
+  cmd.add_option("--valid", args.valid, "validation CSV: picks the best epoch")->type_name("FILE")->excludes(split);
+  cmd.add_option("--test", args.test, "test CSV, scored once after training")->type_name("FILE")->excludes(split);
+  cmd.add_option("--split-seed", args.split_seed, "the seed of the --split shuffle")->capture_default_str();
+  cmd.add_option("--text-column", args.text_column, "the CSV column holding the tweet")->capture_default_str();
+  cmd.add_option("--label-column", args.label_column, "the CSV column holding negative/neutral/positive")
+      ->capture_default_str();
+}
+
+DataSplits load_splits(const DataArgs& args) {
+  DataSplits out;
+  const auto load = [&](const std::string& path) {
+    return load_labelled_csv(path, args.text_column, args.label_column);
+  };
+  if (!args.split.empty()) {
+    DatasetSplit parts = split_dataset(load(args.split), args.split_seed, 0.1, 0.1);
+    out.train = std::move(parts.train);
+    out.valid = std::move(parts.valid);
+    out.test = std::move(parts.test);
+    out.files = {{"split", args.split}, {"split_seed", args.split_seed}, {"fractions", "80/10/10"}};
+    return out;
+  }
+  if (args.train.empty() || args.valid.empty())
+    throw UsageError("give both --train FILE and --valid FILE, or --split FILE");
+  out.train = load(args.train);
+  out.valid = load(args.valid);
+  out.files = {{"train", args.train}, {"valid", args.valid}};
+  if (!args.test.empty()) {
+    out.test = load(args.test);
+    out.files["test"] = args.test;
+  }
+  return out;
+}
+
+CLI::Validator pooling_validator() { return CLI::IsMember({"last", "attention", "mean"}); }
+
+void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
+  cmd.add_option("--recipe", args.recipe,
+                 "canonical: the reference settings (Adam 2e-3, batch 64, 8 epochs, clip 5, E=100, H=128); "
+                 "default: the project's tuned ones; the options below override either")
+      ->check(CLI::IsMember({"canonical", "default"}))->capture_default_str();
+  cmd.add_option("--epochs", args.epochs, "passes over the training split")->check(CLI::PositiveNumber);
+  cmd.add_option("--lr", args.lr, "Adam's learning rate")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--batch-size", args.batch_size, "tweets per optimiser step")->check(CLI::PositiveNumber);
+  cmd.add_option("--clip", args.clip, "max gradient L2 norm (0: no clipping)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--schedule", args.schedule, "learning-rate schedule: constant or cosine")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  cmd.add_option("--weight-decay", args.weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--decoupled-decay", args.decoupled_decay, "AdamW-style decoupled weight decay");
+  cmd.add_option("--patience", args.patience, "stop after this many epochs without a better validation score");
+  cmd.add_option("--pad-to", args.pad_to, "pad every batch to this length (0: to its longest tweet)");
+  cmd.add_option("--hidden", args.hidden, "LSTM hidden size H")->check(CLI::PositiveNumber);
+  cmd.add_option("--embedding", args.embedding, "embedding size E")->check(CLI::PositiveNumber);
+  cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional LSTM (pooled vector 2H)");
+  cmd.add_option("--embedding-dropout", args.embedding_dropout, "dropout on the embedded tokens")
+      ->check(CLI::Range(0.0, 0.95));
+  cmd.add_option("--state-dropout", args.state_dropout, "dropout on the pooled vector, before the classifier")
+      ->check(CLI::Range(0.0, 0.95));
+  cmd.add_option("--min-count", args.min_count, "a training token seen fewer times is <unk>")
+      ->capture_default_str();
+  cmd.add_option("--max-tokens", args.max_tokens, "tokens kept per tweet")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_flag("--check-finite", args.check_finite,
+               "anomaly mode: stop at the first op that makes a NaN or infinity, naming it (slower)");
+}
+
+Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed) {
+  Recipe r = named_recipe(args.recipe, pooling, seed);
+  const auto apply = [](auto& target, const auto& override) {
+    if (override) target = *override;
+  };
+  apply(r.train.epochs, args.epochs);
+  apply(r.train.lr, args.lr);
+  apply(r.train.batch_size, args.batch_size);
+  apply(r.train.clip_norm, args.clip);
+  apply(r.train.schedule, args.schedule);
+  apply(r.train.weight_decay, args.weight_decay);
+  apply(r.train.patience, args.patience);
+  apply(r.train.pad_to, args.pad_to);
+  apply(r.model.hidden_size, args.hidden);
+  apply(r.model.embedding_dim, args.embedding);
+  apply(r.model.embedding_dropout, args.embedding_dropout);
+  apply(r.model.state_dropout, args.state_dropout);
+  r.train.decoupled_decay = r.train.decoupled_decay || args.decoupled_decay;
+  r.train.check_finite = r.train.check_finite || args.check_finite;
+  r.model.bidirectional = r.model.bidirectional || args.bidirectional;
+  return r;
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,74 @@
+// `sentiment report`: evaluates a checkpoint on a labelled CSV, picks tweets to show
+// (the most confident right and wrong ones, taking turns over the true classes) and
+// writes the HTML page atomically, so a failed run leaves no half-written report.
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "report.hpp"
+
+namespace tg::cli {
+namespace {
+
+double confidence(const ReportExample& e) { return e.prediction.probabilities.at(std::size_t(e.prediction.label)); }
+
+// Up to `count` examples, most confident first within each true class, the classes
+// taking turns so that one class cannot fill the page.
+std::vector<ReportExample> pick(std::vector<ReportExample> candidates, std::size_t count) {
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const ReportExample& a, const ReportExample& b) { return confidence(a) > confidence(b); });
+  std::map<int, std::vector<const ReportExample*>> by_class;
+  for (const ReportExample& e : candidates) by_class[e.truth].push_back(&e);
+  std::vector<ReportExample> out;
+  for (std::size_t rank = 0; out.size() < count && out.size() < candidates.size(); ++rank)
+    for (const auto& [_, group] : by_class)
+      if (rank < group.size() && out.size() < count) out.push_back(*group[rank]);
+  return out;
+}
+
+}  // namespace
+
+Metrics write_report(const ReportArgs& args) {
+  LoadedSentimentModel loaded = load_model(args.checkpoint);
+  const std::vector<LabelledText> rows = load_labelled_csv(args.data, args.text_column, args.label_column);
+  std::vector<std::string> texts;
+  for (const LabelledText& row : rows) texts.push_back(row.text);
+  const std::vector<Prediction> predictions = predict_texts(*loaded.model, loaded.vocab, texts, loaded.info.max_tokens);
+
+  ReportData report{args.checkpoint, args.data, loaded.info, loaded.vocab.size(), {}, {}, {}};
+  std::vector<int> truth, predicted;
+  std::vector<ReportExample> correct, wrong;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    truth.push_back(rows[i].label);
+    predicted.push_back(predictions[i].label);
+    (rows[i].label == predictions[i].label ? correct : wrong).push_back({rows[i].text, rows[i].label, predictions[i]});
+  }
+  report.metrics = compute_metrics(truth, predicted, loaded.info.model.classes);
+  report.correct = pick(std::move(correct), args.examples);
+  report.wrong = pick(std::move(wrong), args.examples);
+  write_atomically(args.out, render_report_html(report));
+  return report.metrics;
+}
+
+Subcommand add_report_command(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  CLI::App* cmd = app.add_subcommand("report", "write one self-contained HTML page: settings, metrics, training "
+                                               "curves, confusion matrix and attention heatmaps");
+  cmd->add_option("--checkpoint", args->checkpoint, "a checkpoint directory written by train or compare")
+      ->type_name("DIR")->required();
+  cmd->add_option("--data", args->data, "a labelled Kaggle-layout CSV to evaluate on and take tweets from")
+      ->type_name("FILE")->required();
+  cmd->add_option("--out", args->out, "the HTML file to write")->type_name("FILE")->capture_default_str();
+  cmd->add_option("--examples", args->examples, "tweets shown of each kind (right, wrong)")->capture_default_str();
+  cmd->add_option("--text-column", args->text_column, "the CSV column holding the tweet")->capture_default_str();
+  cmd->add_option("--label-column", args->label_column, "the CSV column holding the label")->capture_default_str();
+  return {cmd, [args] {
+            const Metrics m = write_report(*args);
+            fmt::print("wrote {} ({} tweets, accuracy {:.4f}, macro-F1 {:.4f})\n", args->out, m.count, m.accuracy,
+                       m.macro_f1);
+            return 0;
+          }};
+}
+
+}  // namespace tg::cli

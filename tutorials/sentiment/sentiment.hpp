@@ -1,0 +1,154 @@
+// The `sentiment` program's own interface (tutorials/, above models/): the pieces its
+// subcommands share — the data and recipe options, training with progress and Ctrl-C,
+// checkpoint helpers, terminal and file helpers — and one registration function per
+// subcommand. main.cpp wires them into one CLI11 app.
+#pragma once
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "autograd/error.hpp"
+#include "models/sentiment_checkpoint.hpp"
+#include "models/trainer.hpp"
+
+namespace tg::cli {
+
+// Exit statuses: 2 for a command line that makes no sense, 130 (128 + SIGINT) when
+// the user stopped training, 1 for every other failure.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;
+
+// A command-line mistake found after parsing (e.g. --train without --valid).
+struct UsageError : Error {
+  using Error::Error;
+};
+
+// ---- subcommands (each in its own file) ------------------------------------------
+
+struct Subcommand {
+  CLI::App* cli;
+  std::function<int()> run;  // reads the options CLI11 has parsed; returns the exit status
+};
+Subcommand add_train_command(CLI::App& app);
+Subcommand add_compare_command(CLI::App& app);
+Subcommand add_evaluate_command(CLI::App& app);
+Subcommand add_predict_command(CLI::App& app);
+Subcommand add_report_command(CLI::App& app);
+Subcommand add_demo_command(CLI::App& app);
+
+// ---- options shared by train, compare and demo (options.cpp) -----------------------
+
+struct DataArgs {
+  std::string train, valid, test, split;
+  std::uint64_t split_seed = 1;
+  std::string text_column = "text", label_column = "airline_sentiment";
+};
+void add_data_options(CLI::App& cmd, DataArgs& args);
+
+struct DataSplits {
+  std::vector<LabelledText> train, valid, test;  // test may be empty
+  nlohmann::json files;                          // where they came from, for config.json
+};
+DataSplits load_splits(const DataArgs& args);  // throws UsageError for a wrong combination
+
+// Every recipe setting as an optional override; unset ones keep the recipe's value.
+struct RecipeArgs {
+  std::string recipe = "default";
+  std::optional<std::size_t> epochs, batch_size, hidden, embedding, patience, pad_to;
+  std::optional<double> lr, clip, embedding_dropout, state_dropout, weight_decay;
+  std::optional<std::string> schedule;
+  bool bidirectional = false, decoupled_decay = false, check_finite = false;
+  std::size_t min_count = 2, max_tokens = kMaxTokens;
+};
+void add_recipe_options(CLI::App& cmd, RecipeArgs& args);
+Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed);
+CLI::Validator pooling_validator();
+
+// ---- training (training.cpp) -------------------------------------------------------
+
+// Set by SIGINT/SIGTERM once install_stop_handlers() ran; a second signal kills.
+const std::atomic<bool>& install_stop_handlers();
+
+struct PreparedData {
+  Vocabulary vocab;  // from the training split only
+  EncodedData train, valid, test;
+};
+PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args);
+
+struct TrainedModel {
+  Recipe recipe;
+  std::unique_ptr<SentimentClassifier<float>> model;
+  TrainingHistory history;
+};
+// `recipe.model.vocab_size` is set from the data; stops on the stop flag.
+TrainedModel train_model(Recipe recipe, const PreparedData& data, const TrainCallbacks& callbacks);
+
+// The checkpoint description of a trained model (its recipe, history, vocabulary settings).
+SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArgs& args, nlohmann::json extra);
+
+// Refuses, before any training, a destination save_sentiment_checkpoint would refuse later.
+void check_checkpoint_destination(const std::filesystem::path& dir);
+
+// A checkpoint whose labels are the data pipeline's (negative, neutral, positive).
+LoadedSentimentModel load_model(const std::filesystem::path& dir);
+
+nlohmann::json metrics_json(const Metrics& m);
+std::vector<std::string> label_names();  // kSentimentLabels as strings
+
+// "attention pooling, E=100, H=128, 1 direction, 52,131 parameters" and the training settings.
+std::string describe_model(const SentimentClassifier<float>& model);
+std::string describe_training(const Recipe& recipe);
+// Prints the data sizes and sources, the model and the training settings.
+void print_setup(const DataSplits& splits, const Recipe& recipe);
+
+std::string format_duration(double seconds);  // "0:42", "1:05:09"
+
+// ---- pieces the demo reuses ------------------------------------------------------
+
+// compare.cpp: every pooling trained with seeds 1..seeds on the same data.
+struct ComparisonRun {
+  PoolingKind pooling;
+  std::uint64_t seed;
+  TrainingHistory history;
+  std::optional<Metrics> test;  // when the data has a test split
+};
+struct Comparison {
+  std::vector<PoolingKind> poolings;
+  std::vector<ComparisonRun> runs;
+  std::vector<TrainedModel> best;  // per pooling (same order): its best seed's model
+  bool interrupted = false;
+};
+Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
+                          const PreparedData& data);
+void print_comparison(const Comparison& comparison);
+
+// predict.cpp: the class probabilities and the words shaded by attention (or word(α)).
+std::string format_prediction(const Prediction& p, const std::vector<std::string>& labels, bool colour);
+
+// report.cpp: evaluates a checkpoint on a labelled CSV and writes the HTML report.
+struct ReportArgs {
+  std::string checkpoint, data, out = "report.html";
+  std::string text_column = "text", label_column = "airline_sentiment";
+  std::size_t examples = 6;  // correct and wrong ones each
+};
+Metrics write_report(const ReportArgs& args);
+
+// ---- terminal and files (terminal.cpp) -------------------------------------------
+
+bool stdout_is_terminal();
+// 24-bit colour on stdout: a terminal, NO_COLOR unset or empty, and not disabled by a flag.
+bool colour_enabled(bool no_color_flag);
+// "\x1b[48;2;R;G;B;38;2;0;0;0m" + text + reset: background shaded by weight in [0, 1].
+std::string shade(const std::string& text, double weight);
+// Writes through a temporary file in the same directory and a rename: a reader (or a
+// crash) never sees half a file, and a failure leaves no file behind.
+void write_atomically(const std::filesystem::path& path, const std::string& content);
+
+}  // namespace tg::cli

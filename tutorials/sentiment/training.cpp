@@ -1,0 +1,127 @@
+// Training as the `sentiment` subcommands share it: Ctrl-C/SIGTERM as the trainer's
+// stop flag, the training split's vocabulary and encoded splits, one model trained from
+// a recipe, and the checkpoint helpers around it (destination check, labels check).
+#include <csignal>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "sentiment.hpp"
+
+namespace tg::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<bool> g_stop_requested{false};
+
+// Only an atomic store: nothing else is safe in a signal handler. SA_RESETHAND restores
+// the default action, so a second Ctrl-C kills a program that seems stuck.
+extern "C" void request_stop(int) { g_stop_requested.store(true); }
+
+}  // namespace
+
+const std::atomic<bool>& install_stop_handlers() {
+  static_assert(std::atomic<bool>::is_always_lock_free);
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return g_stop_requested;
+}
+
+PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args) {
+  const VocabOptions options{.min_count = args.min_count, .max_tokens = args.max_tokens};
+  PreparedData out{build_vocabulary(splits.train, options), {}, {}, {}};
+  out.train = encode_dataset(splits.train, out.vocab, args.max_tokens);
+  out.valid = encode_dataset(splits.valid, out.vocab, args.max_tokens);
+  out.test = encode_dataset(splits.test, out.vocab, args.max_tokens);
+  return out;
+}
+
+TrainedModel train_model(Recipe recipe, const PreparedData& data, const TrainCallbacks& callbacks) {
+  recipe.model.vocab_size = data.vocab.size();
+  recipe.train.stop = &install_stop_handlers();
+  TrainedModel out{recipe, std::make_unique<SentimentClassifier<float>>(recipe.model), {}};
+  out.history = train_classifier(*out.model, data.train, data.valid, recipe.train, callbacks);
+  out.recipe.train.stop = nullptr;
+  return out;
+}
+
+SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArgs& args, nlohmann::json extra) {
+  SentimentCheckpoint info;
+  info.model = trained.recipe.model;
+  info.train = trained.recipe.train;
+  info.recipe = trained.recipe.name;
+  info.max_tokens = args.max_tokens;
+  info.min_count = args.min_count;
+  info.history = trained.history;
+  info.extra = std::move(extra);
+  return info;
+}
+
+void check_checkpoint_destination(const fs::path& dir) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (!fs::exists(status)) return;
+  if (!fs::is_directory(status))
+    throw Error(fmt::format("{}: exists and is not a directory (choose another --out)", dir.string()));
+  if (!fs::is_empty(dir, ec) && !fs::exists(dir / "config.json"))
+    throw Error(fmt::format("{}: is a directory of other files, not a checkpoint; refusing to replace it "
+                            "(choose another --out)", dir.string()));
+}
+
+LoadedSentimentModel load_model(const fs::path& dir) {
+  LoadedSentimentModel loaded = load_sentiment_checkpoint(dir);
+  const std::vector<std::string> expected = label_names();
+  if (loaded.info.labels != expected)
+    throw Error(fmt::format("{}: labels are [{}], but this program reads [{}]", (dir / "config.json").string(),
+                            fmt::join(loaded.info.labels, ", "), fmt::join(expected, ", ")));
+  return loaded;
+}
+
+nlohmann::json metrics_json(const Metrics& m) {
+  nlohmann::json per_class = nlohmann::json::object();
+  for (std::size_t c = 0; c < m.per_class.size() && c < kSentimentLabels.size(); ++c)
+    per_class[std::string(kSentimentLabels[c])] = {{"precision", m.per_class[c].precision},
+                                                   {"recall", m.per_class[c].recall},
+                                                   {"f1", m.per_class[c].f1},
+                                                   {"support", m.per_class[c].support}};
+  return {{"count", m.count}, {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"per_class", per_class},
+          {"confusion", m.confusion}};
+}
+
+std::vector<std::string> label_names() { return {kSentimentLabels.begin(), kSentimentLabels.end()}; }
+
+std::string describe_model(const SentimentClassifier<float>& model) {
+  std::size_t parameters = 0;
+  for (const auto& [_, p] : model.named_parameters()) parameters += p.size();
+  const ClassifierConfig& c = model.config();
+  return fmt::format("{} pooling, vocabulary {}, E={}, H={}, {}, dropout {}/{}, {} parameters", pooling_name(c.pooling),
+                     c.vocab_size, c.embedding_dim, c.hidden_size, c.bidirectional ? "bidirectional" : "1 direction",
+                     c.embedding_dropout, c.state_dropout, parameters);
+}
+
+std::string describe_training(const Recipe& r) {
+  const TrainOptions& t = r.train;
+  return fmt::format("recipe {}: Adam lr {}, batch {}, {} epochs, clip {}, {} schedule, weight decay {}{}, seed {}",
+                     r.name, t.lr, t.batch_size, t.epochs, t.clip_norm, t.schedule, t.weight_decay,
+                     t.patience ? fmt::format(", patience {}", t.patience) : "", t.seed);
+}
+
+void print_setup(const DataSplits& splits, const Recipe& recipe) {
+  fmt::print("data: {} train, {} valid, {} test tweets ({})\n", splits.train.size(), splits.valid.size(),
+             splits.test.size(), splits.files.dump());
+  fmt::print("model: {}\n{}\n\n", describe_model(SentimentClassifier<float>(recipe.model)),
+             describe_training(recipe));
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+}  // namespace tg::cli
