@@ -82,6 +82,10 @@ template <class T>
 const Array<T>& BackwardContext<T>::input(std::size_t i) const { return node.inputs[i]->value; }
 template <class T>
 bool BackwardContext<T>::needs_grad(std::size_t i) const { return node.inputs[i]->requires_grad; }
+template <class T>
+Array<T>& BackwardContext<T>::gradient_buffer(std::size_t i) const {
+  return Tensor<T>(node.inputs[i]).mutable_grad();
+}
 
 // ---- Tape ------------------------------------------------------------------
 

@@ -43,6 +43,10 @@ struct BackwardContext {
   // d input_i += g summed back to input i's shape (undoes NumPy broadcasting).
   template <class E>
   void accumulate_sum_to(std::size_t i, E&& g) const;
+  // Input i's gradient buffer (zeros on first use), for ops whose gradient covers only a
+  // region of the input (slice, select): they add into that region's view, whose shape
+  // is fixed, instead of building and adding a mostly-zero array of the input's size.
+  Array<T>& gradient_buffer(std::size_t i) const;
 };
 
 template <class T>

@@ -9,6 +9,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autograd/autograd.hpp"
+#include "helpers.hpp"
 #include "nn/init.hpp"
 #include "nn/lstm.hpp"
 
@@ -17,9 +18,8 @@ namespace {
 using tg::Array;
 using tg::Tensor;
 
-Tensor<double> random_input(tg::Shape shape, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return Tensor<double>(tg::uniform_init<double>(shape, 1.0, rng), true, "x");
+Tensor<double> random_input(const tg::Shape& shape, std::uint64_t seed) {
+  return Tensor<double>(tg::test::random_array(shape, seed), true, "x");
 }
 
 // Every output of the layer flattened into one vector, so one gradcheck covers them all.

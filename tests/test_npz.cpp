@@ -2,6 +2,8 @@
 // message names the file and member), atomic writes, the reference fixtures, and
 // interchange with numpy itself when a python3 with numpy is on the machine.
 #include <doctest/doctest.h>
+
+#include "helpers.hpp"
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
@@ -79,17 +81,7 @@ Bytes patched(Bytes bytes, std::string_view from, std::string_view to, int count
   return as_bytes(s);
 }
 
-// The error message of f(), or "" when it does not throw tg::Error. Any other
-// exception escapes and fails the test.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tg::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using tg::test::error_of;
 
 // A .npy file with the given header text (version `major`.0).
 Bytes npy(const std::string& header, const Bytes& data = {}, int major = 1) {

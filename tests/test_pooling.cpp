@@ -9,6 +9,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autograd/autograd.hpp"
+#include "helpers.hpp"
 #include "nn/init.hpp"
 #include "nn/pooling.hpp"
 
@@ -17,9 +18,8 @@ namespace {
 using tg::Array;
 using tg::Tensor;
 
-Tensor<double> random_states(tg::Shape shape, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return Tensor<double>(tg::uniform_init<double>(shape, 1.0, rng), true, "states");
+Tensor<double> random_states(const tg::Shape& shape, std::uint64_t seed) {
+  return Tensor<double>(tg::test::random_array(shape, seed), true, "states");
 }
 
 // (B,T) = (2,3); the second sequence has one padded position.

@@ -65,7 +65,7 @@ Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
 }
 
 // slice: result = x[…, start:stop, …] along axis
-//   dx[…, start:stop, …] += grad        (zero elsewhere)
+//   dx[…, start:stop, …] += grad        (added into that region of dx only)
 template <class T>
 Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::size_t stop) {
   detail::check_axis("slice", axis, detail::to_shape(x.shape()));
@@ -73,9 +73,7 @@ Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::si
     throw Error(fmt::format("slice: [{}:{}] along axis {} of {}", start, stop, axis, shape_str(x.shape())));
   const auto sv = range_along(x.dim(), axis, start, stop);
   return record<T>("slice", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
-    Array<T> d = xt::zeros<T>(c.input(0).shape());
-    xt::noalias(xt::strided_view(d, sv)) = c.grad();
-    c.accumulate(0, std::move(d));
+    if (c.needs_grad(0)) xt::noalias(xt::strided_view(c.gradient_buffer(0), sv)) += c.grad();
   });
 }
 
@@ -88,9 +86,7 @@ Tensor<T> select(const Tensor<T>& x, std::size_t axis, std::size_t index) {
     throw Error(fmt::format("select: index {} along axis {} of {}", index, axis, shape_str(x.shape())));
   const auto sv = index_along(x.dim(), axis, index);
   return record<T>("select", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
-    Array<T> d = xt::zeros<T>(c.input(0).shape());
-    xt::noalias(xt::strided_view(d, sv)) = c.grad();
-    c.accumulate(0, std::move(d));
+    if (c.needs_grad(0)) xt::noalias(xt::strided_view(c.gradient_buffer(0), sv)) += c.grad();
   });
 }
 

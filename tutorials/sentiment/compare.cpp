@@ -130,7 +130,10 @@ void print_comparison(const Comparison& c) {
                with_test ? fmt::format("  {:>17}", cell(mean_std(test))) : "", article_accuracy(pooling));
   }
   const std::size_t seeds = c.poolings.empty() ? 0 : c.runs.size() / c.poolings.size();
-  fmt::print("mean ± sample standard deviation over seeds 1..{}, each at its best validation epoch.\n", seeds);
+  if (seeds > 1)
+    fmt::print("mean ± sample standard deviation over seeds 1..{}, each at its best validation epoch.\n", seeds);
+  else
+    fmt::print("one seed, so no spread (± 0): use --seeds 3 or more to see how much runs vary.\n");
   fmt::print("The article's numbers are Keras models on the Kaggle tweets with a different split:\n"
              "compare the ranking of the poolings, not the values.\n");
   const auto at = [&](PoolingKind k) {

@@ -101,7 +101,7 @@ int run_demo(const DemoArgs& args) {
   extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));
   fmt::print("saved the checkpoint (seed {}) to {}/\n", best.recipe.train.seed, model_dir.string());
-  const Metrics tested = write_report({model_dir.string(), splits.files["test"], report.string()});
+  const Metrics tested = write_report({model_dir.string(), splits.files["test"].get<std::string>(), report.string()});
   fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets\n", report.string(), tested.accuracy,
              tested.macro_f1, tested.count);
 

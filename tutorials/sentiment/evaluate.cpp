@@ -9,13 +9,13 @@ namespace {
 
 struct EvaluateArgs {
   std::string checkpoint, data;
-  std::string text_column = "text", label_column = "airline_sentiment";
+  Columns columns;
   bool json = false;
 };
 
 int run_evaluate(const EvaluateArgs& args) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
-  const std::vector<LabelledText> rows = load_labelled_csv(args.data, args.text_column, args.label_column);
+  const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
   const Evaluation result =
       evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens));
   if (args.json) {
@@ -41,8 +41,7 @@ Subcommand add_evaluate_command(CLI::App& app) {
       ->type_name("DIR")->required();
   cmd->add_option("--data", args->data, "a Kaggle-layout CSV with text and label columns")->type_name("FILE")
       ->required();
-  cmd->add_option("--text-column", args->text_column, "the CSV column holding the tweet")->capture_default_str();
-  cmd->add_option("--label-column", args->label_column, "the CSV column holding the label")->capture_default_str();
+  add_column_options(*cmd, args->columns);
   cmd->add_flag("--json", args->json, "print one JSON object (metrics, confusion matrix, loss)");
   return {cmd, [args] { return run_evaluate(*args); }};
 }

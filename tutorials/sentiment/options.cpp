@@ -17,22 +17,30 @@ void add_data_options(CLI::App& cmd, DataArgs& args) {
   cmd.add_option("--valid", args.valid, "validation CSV: picks the best epoch")->type_name("FILE")->excludes(split);
   cmd.add_option("--test", args.test, "test CSV, scored once after training")->type_name("FILE")->excludes(split);
   cmd.add_option("--split-seed", args.split_seed, "the seed of the --split shuffle")->capture_default_str();
-  cmd.add_option("--text-column", args.text_column, "the CSV column holding the tweet")->capture_default_str();
-  cmd.add_option("--label-column", args.label_column, "the CSV column holding negative/neutral/positive")
+  add_column_options(cmd, args.columns);
+}
+
+void add_column_options(CLI::App& cmd, Columns& columns) {
+  cmd.add_option("--text-column", columns.text, "the CSV column holding the tweet")->capture_default_str();
+  cmd.add_option("--label-column", columns.label, "the CSV column holding negative/neutral/positive")
       ->capture_default_str();
+}
+
+std::vector<LabelledText> load_rows(const std::string& path, const Columns& columns) {
+  return load_labelled_csv(path, columns.text, columns.label);
 }
 
 DataSplits load_splits(const DataArgs& args) {
   DataSplits out;
-  const auto load = [&](const std::string& path) {
-    return load_labelled_csv(path, args.text_column, args.label_column);
-  };
+  const auto load = [&](const std::string& path) { return load_rows(path, args.columns); };
   if (!args.split.empty()) {
     DatasetSplit parts = split_dataset(load(args.split), args.split_seed, 0.1, 0.1);
     out.train = std::move(parts.train);
     out.valid = std::move(parts.valid);
     out.test = std::move(parts.test);
     out.files = {{"split", args.split}, {"split_seed", args.split_seed}, {"fractions", "80/10/10"}};
+    out.description = fmt::format("{} train, {} valid and {} test tweets: a stratified 80/10/10 split of {} (seed {})",
+                                  out.train.size(), out.valid.size(), out.test.size(), args.split, args.split_seed);
     return out;
   }
   if (args.train.empty() || args.valid.empty())
@@ -40,9 +48,12 @@ DataSplits load_splits(const DataArgs& args) {
   out.train = load(args.train);
   out.valid = load(args.valid);
   out.files = {{"train", args.train}, {"valid", args.valid}};
+  out.description = fmt::format("{} train tweets ({}), {} valid ({})", out.train.size(), args.train,
+                                out.valid.size(), args.valid);
   if (!args.test.empty()) {
     out.test = load(args.test);
     out.files["test"] = args.test;
+    out.description += fmt::format(", {} test ({})", out.test.size(), args.test);
   }
   return out;
 }

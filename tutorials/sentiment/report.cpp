@@ -31,7 +31,7 @@ std::vector<ReportExample> pick(std::vector<ReportExample> candidates, std::size
 
 Metrics write_report(const ReportArgs& args) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
-  const std::vector<LabelledText> rows = load_labelled_csv(args.data, args.text_column, args.label_column);
+  const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
   std::vector<std::string> texts;
   for (const LabelledText& row : rows) texts.push_back(row.text);
   const std::vector<Prediction> predictions = predict_texts(*loaded.model, loaded.vocab, texts, loaded.info.max_tokens);
@@ -61,8 +61,7 @@ Subcommand add_report_command(CLI::App& app) {
       ->type_name("FILE")->required();
   cmd->add_option("--out", args->out, "the HTML file to write")->type_name("FILE")->capture_default_str();
   cmd->add_option("--examples", args->examples, "tweets shown of each kind (right, wrong)")->capture_default_str();
-  cmd->add_option("--text-column", args->text_column, "the CSV column holding the tweet")->capture_default_str();
-  cmd->add_option("--label-column", args->label_column, "the CSV column holding the label")->capture_default_str();
+  add_column_options(*cmd, args->columns);
   return {cmd, [args] {
             const Metrics m = write_report(*args);
             fmt::print("wrote {} ({} tweets, accuracy {:.4f}, macro-F1 {:.4f})\n", args->out, m.count, m.accuracy,

@@ -45,16 +45,24 @@ Subcommand add_demo_command(CLI::App& app);
 
 // ---- options shared by train, compare and demo (options.cpp) -----------------------
 
+// The CSV columns to read (Kaggle's names by default).
+struct Columns {
+  std::string text = "text", label = "airline_sentiment";
+};
+void add_column_options(CLI::App& cmd, Columns& columns);
+std::vector<LabelledText> load_rows(const std::string& path, const Columns& columns);
+
 struct DataArgs {
   std::string train, valid, test, split;
   std::uint64_t split_seed = 1;
-  std::string text_column = "text", label_column = "airline_sentiment";
+  Columns columns;
 };
 void add_data_options(CLI::App& cmd, DataArgs& args);
 
 struct DataSplits {
   std::vector<LabelledText> train, valid, test;  // test may be empty
   nlohmann::json files;                          // where they came from, for config.json
+  std::string description;                       // the same, for people
 };
 DataSplits load_splits(const DataArgs& args);  // throws UsageError for a wrong combination
 
@@ -135,7 +143,7 @@ std::string format_prediction(const Prediction& p, const std::vector<std::string
 // report.cpp: evaluates a checkpoint on a labelled CSV and writes the HTML report.
 struct ReportArgs {
   std::string checkpoint, data, out = "report.html";
-  std::string text_column = "text", label_column = "airline_sentiment";
+  Columns columns;
   std::size_t examples = 6;  // correct and wrong ones each
 };
 Metrics write_report(const ReportArgs& args);

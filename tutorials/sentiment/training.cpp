@@ -112,8 +112,7 @@ std::string describe_training(const Recipe& r) {
 }
 
 void print_setup(const DataSplits& splits, const Recipe& recipe) {
-  fmt::print("data: {} train, {} valid, {} test tweets ({})\n", splits.train.size(), splits.valid.size(),
-             splits.test.size(), splits.files.dump());
+  fmt::print("data: {}\n", splits.description);
   fmt::print("model: {}\n{}\n\n", describe_model(SentimentClassifier<float>(recipe.model)),
              describe_training(recipe));
 }

@@ -1,0 +1,298 @@
+// Smoke tests of the `sentiment` program (tutorials/sentiment/), run as a user would:
+// the built binary on small generated CSVs in a scratch directory, with tiny settings.
+// Every subcommand's output is checked for substance (checkpoint files, JSON, a
+// well-formed self-contained HTML page), and every bad input for one error line naming
+// the file, a non-zero status and no output left behind. Skipped when the binary is
+// not built (TG_BUILD_TUTORIALS=OFF).
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/csv.hpp"
+#include "models/synthetic_tweets.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kBinary = TG_BINARY_DIR "/sentiment";
+const fs::path kBadData = TG_SOURCE_DIR "/tests/data/bad";
+constexpr const char* kTiny = "--epochs 1 --hidden 8 --embedding 8 --batch-size 32";
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// A scratch directory holding generated train/valid/test CSVs; runs the binary in it.
+struct Cli {
+  fs::path dir;
+
+  Cli() {
+    static int count = 0;
+    dir = fs::temp_directory_path() / fmt::format("tg-cli-{}-{}", ::getpid(), ++count);
+    fs::create_directories(dir);
+    const std::vector<tg::SyntheticTweet> tweets = tg::generate_tweets(320, 11);
+    const auto part = [&](std::size_t from, std::size_t n) {
+      return std::vector<tg::SyntheticTweet>(tweets.begin() + long(from), tweets.begin() + long(from + n));
+    };
+    tg::write_synthetic_csv((dir / "train.csv").string(), part(0, 200));
+    tg::write_synthetic_csv((dir / "valid.csv").string(), part(200, 60));
+    tg::write_synthetic_csv((dir / "test.csv").string(), part(260, 60));
+  }
+  ~Cli() { fs::remove_all(dir); }
+
+  // `args` as a shell would split them, run from `dir`; stdin from `input` when given.
+  Result run(const std::string& args, const std::string& input = "") const {
+    std::string command = fmt::format("cd {} && {} {} > out.txt 2> err.txt", quoted(dir), quoted(kBinary), args);
+    if (!input.empty()) {
+      tg::write_file(dir / "in.txt", input);
+      command += " < in.txt";
+    }
+    const int raw = std::system(command.c_str());
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, tg::read_file(dir / "out.txt"), tg::read_file(dir / "err.txt")};
+  }
+
+  // A tiny attention model trained on train.csv, saved to `name`.
+  void train(const std::string& name, const std::string& extra = "") const {
+    const Result r = run(fmt::format("train --train train.csv --valid valid.csv --out {} {} {}", name, kTiny, extra));
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+  }
+};
+
+bool binary_missing() {
+  if (fs::exists(kBinary)) return false;
+  MESSAGE("skipped: " << kBinary << " is not built (TG_BUILD_TUTORIALS=OFF?)");
+  return true;
+}
+
+// What a failed run must look like: status, one `sentiment: error:` line naming `file`.
+void check_one_error_line(const Result& r, int status, const std::string& file) {
+  CHECK(r.status == status);
+  CHECK(r.err.rfind("sentiment: error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_MESSAGE(r.err.find(file) != std::string::npos, r.err);
+}
+
+// Empty when every element is closed in order; else what is wrong. Void elements need no
+// end tag and `<x/>` closes itself (the report's CSS holds no '<', so it needs no special case).
+std::string unbalanced_tag(const std::string& html) {
+  static const std::regex tag(R"(<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>|<!--[\s\S]*?-->|<![^>]*>)");
+  static const std::vector<std::string> kVoid = {"meta", "br", "img", "input", "link", "hr", "wbr", "col", "source"};
+  std::vector<std::string> open;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), tag); it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    if (!m[2].matched) continue;  // comment or doctype
+    std::string name = m[2];
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    if (m[1].length() > 0) {
+      if (open.empty() || open.back() != name) return "</" + name + "> closes " + (open.empty() ? "nothing" : open.back());
+      open.pop_back();
+    } else if (m[3].length() == 0 && std::find(kVoid.begin(), kVoid.end(), name) == kVoid.end()) {
+      open.push_back(name);
+    }
+  }
+  return open.empty() ? "" : "<" + open.back() + "> never closed";
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help lists every subcommand") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r = cli.run("--help");
+  CHECK(r.status == 0);
+  for (const char* sub : {"train", "compare", "evaluate", "predict", "report", "demo"})
+    CHECK_MESSAGE(r.out.find(sub) != std::string::npos, sub);
+}
+
+TEST_CASE("cli: tag checker rejects crossed and unclosed tags") {
+  CHECK(unbalanced_tag("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><svg><circle r=\"1\"/>"
+                       "</svg><p>a &lt; b</p></body></html>") == "");
+  CHECK(unbalanced_tag("<div><span></div></span>") != "");
+  CHECK(unbalanced_tag("<table><tr><td>1</td></tr>") != "");
+}
+
+TEST_CASE("cli: train saves a checkpoint with weights, vocabulary and config, test metrics included") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r = cli.run(fmt::format("train --train train.csv --valid valid.csv --test test.csv --pooling mean "
+                                       "--out model {}", kTiny));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  for (const char* file : {"weights.npz", "vocab.txt", "config.json"}) CHECK(fs::exists(cli.dir / "model" / file));
+  const json config = json::parse(tg::read_file(cli.dir / "model/config.json"));
+  CHECK(config["model"]["pooling"] == "mean");
+  CHECK(config["model"]["hidden_size"] == 8);
+  CHECK(config["extra"]["test"]["count"] == 60);
+  CHECK(r.out.find("valid acc") != std::string::npos);  // the per-epoch table
+}
+
+TEST_CASE("cli: evaluate --json prints one object whose confusion matrix counts every tweet") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const Result r = cli.run("evaluate --checkpoint model --data test.csv --json");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const json j = json::parse(r.out);
+  CHECK(j["count"] == 60);
+  CHECK(j["accuracy"].get<double>() >= 0);
+  CHECK(j["accuracy"].get<double>() <= 1);
+  std::size_t total = 0;
+  for (const auto& row : j["confusion"]) for (const auto& n : row) total += n.get<std::size_t>();
+  CHECK(total == 60);
+  CHECK(j["per_class"].contains("neutral"));
+}
+
+TEST_CASE("cli: predict --json gives tokens, alpha summing to 1 under attention, and probabilities") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const auto check_line = [](const std::string& line) {
+    const json j = json::parse(line);
+    CHECK(j["tokens"].size() == j["alpha"].size());
+    double alpha = 0, probability = 0;
+    for (const auto& a : j["alpha"]) alpha += a.get<double>();
+    for (const auto& [_, p] : j["probabilities"].items()) probability += p.get<double>();
+    CHECK(alpha == doctest::Approx(1).epsilon(1e-5));
+    CHECK(probability == doctest::Approx(1).epsilon(1e-5));
+  };
+  const Result args = cli.run("predict --checkpoint model --json '@united lost my bag' 'thanks for the upgrade'");
+  REQUIRE_MESSAGE(args.status == 0, args.err);
+  std::istringstream lines(args.out);
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line); ++count) check_line(line);
+  CHECK(count == 2);
+  const Result piped = cli.run("predict --checkpoint model --json", "@united lost my bag\n\nnot bad at all\n");
+  REQUIRE_MESSAGE(piped.status == 0, piped.err);
+  CHECK(std::count(piped.out.begin(), piped.out.end(), '\n') == 2);  // the blank line is skipped
+}
+
+TEST_CASE("cli: predict prints word(alpha) pairs and no escape codes when stdout is not a terminal") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const Result r = cli.run("predict --checkpoint model '@united lost my bag'");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(std::regex_search(r.out, std::regex(R"(lost\(0\.\d{3}\))")));
+  CHECK(r.out.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("cli: report writes one well-formed, self-contained HTML page with text escaped") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  tg::write_file(cli.dir / "tricky.csv", "airline_sentiment,text\r\n"
+                                         "negative,\"<script>alert('x')</script> & \"\"lost\"\" my bag\"\r\n"
+                                         "positive,great crew\r\nneutral,is flight 161 on time?\r\n");
+  const Result r = cli.run("report --checkpoint model --data tricky.csv --out report.html");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const std::string html = tg::read_file(cli.dir / "report.html");
+  CHECK(unbalanced_tag(html) == "");
+  CHECK(html.find("<svg") != std::string::npos);
+  CHECK(html.find("<table") != std::string::npos);
+  CHECK_FALSE(std::regex_search(html, std::regex(R"((src|href)\s*=\s*["']?\s*(https?:)?//)", std::regex::icase)));
+  CHECK(html.find("<link") == std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);  // the tweet's <script> is text, escaped
+  CHECK(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;lost&quot;") != std::string::npos);
+}
+
+TEST_CASE("cli: compare prints every pooling beside the article and saves the best of each with --out") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r = cli.run(fmt::format("compare --train train.csv --valid valid.csv --seeds 1 --out best {}", kTiny));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  for (const char* row : {R"(\nlast +\d\.\d{4} ± \d\.\d{4} .*0\.7831)", R"(\nattention +\d\.\d{4} ± .*0\.7875)",
+                          R"(\nmean +\d\.\d{4} ± )"})
+    CHECK_MESSAGE(std::regex_search(r.out, std::regex(row)), row);
+  for (const char* pooling : {"last", "attention", "mean"}) CHECK(fs::exists(cli.dir / "best" / pooling / "config.json"));
+}
+
+TEST_CASE("cli: demo --quick writes the data, the model and the report") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r = cli.run("demo --quick --out demo");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  for (const char* file : {"train.csv", "valid.csv", "test.csv", "model/config.json", "report.html"})
+    CHECK_MESSAGE(fs::exists(cli.dir / "demo" / file), file);
+  CHECK(r.out.find("sentiment predict --checkpoint") != std::string::npos);
+}
+
+TEST_CASE("cli: each bad data file is one error line naming it, exit 1, and no checkpoint or report") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"missing-column.csv", "missing-column.csv"}, {"unknown-label.csv", "unknown-label.csv:3"},
+      {"wrong-field-count.csv", "wrong-field-count.csv:3"}, {"invalid-utf8.csv", "invalid-utf8.csv"},
+      {"empty.csv", "empty.csv"}};
+  for (const auto& [file, named] : cases) {
+    CAPTURE(file);
+    const std::string bad = quoted(kBadData / file);
+    check_one_error_line(cli.run(fmt::format("train --train {} --valid valid.csv --out out {}", bad, kTiny)), 1, named);
+    CHECK_FALSE(fs::exists(cli.dir / "out"));
+    check_one_error_line(cli.run("evaluate --checkpoint model --data " + bad), 1, named);
+    check_one_error_line(cli.run("report --checkpoint model --out r.html --data " + bad), 1, named);
+    CHECK_FALSE(fs::exists(cli.dir / "r.html"));
+  }
+}
+
+TEST_CASE("cli: a missing or mismatched checkpoint is one error line naming the file at fault") {
+  if (binary_missing()) return;
+  const Cli cli;
+  check_one_error_line(cli.run("predict --checkpoint nowhere hello"), 1, "nowhere");
+  cli.train("model");
+  std::string vocab = tg::read_file(cli.dir / "model/vocab.txt");
+  vocab.erase(vocab.rfind('\n', vocab.size() - 2) + 1);  // drop the last token
+  tg::write_file(cli.dir / "model/vocab.txt", vocab);
+  check_one_error_line(cli.run("evaluate --checkpoint model --data test.csv"), 1, "vocab.txt");
+  check_one_error_line(cli.run("report --checkpoint model --data test.csv --out r.html"), 1, "vocab.txt");
+  CHECK_FALSE(fs::exists(cli.dir / "r.html"));
+}
+
+TEST_CASE("cli: command-line mistakes exit 2 before doing anything") {
+  if (binary_missing()) return;
+  const Cli cli;
+  check_one_error_line(cli.run("train --train train.csv --valid valid.csv --pooling max --out m"), 2, "--pooling");
+  check_one_error_line(cli.run("train --train train.csv --out m"), 2, "--valid");
+  check_one_error_line(cli.run("predict hello"), 2, "--checkpoint");
+  check_one_error_line(cli.run("frobnicate"), 2, "frobnicate");
+  CHECK_FALSE(fs::exists(cli.dir / "m"));
+}
+
+TEST_CASE("cli: train refuses an --out that is not a checkpoint before training, leaving it intact") {
+  if (binary_missing()) return;
+  const Cli cli;
+  tg::write_file(cli.dir / "notes.txt", "keep me");
+  check_one_error_line(cli.run(fmt::format("train --train train.csv --valid valid.csv --out notes.txt {}", kTiny)), 1,
+                       "notes.txt");
+  CHECK(tg::read_file(cli.dir / "notes.txt") == "keep me");
+}
+
+TEST_CASE("cli: SIGTERM during training stops it with status 130 and writes no checkpoint") {
+  if (binary_missing()) return;
+  const Cli cli;
+  // Signal once the first epoch's row is out (the handler is installed by then), while
+  // far more epochs remain than could ever finish before the signal lands.
+  const std::string script = fmt::format(
+      "cd {} && ({} train --train train.csv --valid valid.csv --out model --epochs 100000 --hidden 8 --embedding 8 "
+      "> out.txt 2> err.txt & pid=$!; i=0; while ! grep -q best out.txt && [ $i -lt 3000 ]; do sleep 0.1; "
+      "i=$((i+1)); done; kill -TERM $pid; wait $pid; echo $? > status.txt)",
+      quoted(cli.dir), quoted(kBinary));
+  REQUIRE(std::system(script.c_str()) == 0);
+  CHECK(tg::read_file(cli.dir / "status.txt") == "130\n");
+  CHECK(tg::read_file(cli.dir / "err.txt").find("interrupted") != std::string::npos);
+  CHECK_FALSE(fs::exists(cli.dir / "model"));
+}
