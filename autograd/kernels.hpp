@@ -59,3 +59,51 @@ T sum_all(const Array<T>& x) {
 }
 
 }  // namespace tg
+
+namespace tg {
+
+// A range [start, stop) along one axis of a row-major array, seen as (outer, n, inner):
+// each of the `outer` blocks holds one contiguous run of (stop − start)·inner elements.
+// slice, select, concat and stack all move such runs; the matching small array is
+// (outer, stop − start, inner) in the same order, so a run is one memcpy or one add loop.
+struct AxisRange {
+  std::size_t outer = 1, n = 1, inner = 1, start = 0, stop = 0;
+  std::size_t run() const { return (stop - start) * inner; }
+};
+
+template <class S>
+AxisRange axis_range(const S& big_shape, std::size_t axis, std::size_t start, std::size_t stop) {
+  AxisRange r;
+  r.n = big_shape[axis];
+  r.start = start;
+  r.stop = stop;
+  for (std::size_t a = 0; a < axis; ++a) r.outer *= big_shape[a];
+  for (std::size_t a = axis + 1; a < big_shape.size(); ++a) r.inner *= big_shape[a];
+  return r;
+}
+
+// small = big[range]
+template <class T>
+void copy_range_out(const T* big, T* small, const AxisRange& r) {
+  for (std::size_t o = 0; o < r.outer; ++o)
+    std::copy_n(big + (o * r.n + r.start) * r.inner, r.run(), small + o * r.run());
+}
+
+// big[range] = small
+template <class T>
+void copy_range_in(T* big, const T* small, const AxisRange& r) {
+  for (std::size_t o = 0; o < r.outer; ++o)
+    std::copy_n(small + o * r.run(), r.run(), big + (o * r.n + r.start) * r.inner);
+}
+
+// big[range] += small
+template <class T>
+void add_range_in(T* big, const T* small, const AxisRange& r) {
+  for (std::size_t o = 0; o < r.outer; ++o) {
+    T* dst = big + (o * r.n + r.start) * r.inner;
+    const T* src = small + o * r.run();
+    for (std::size_t k = 0; k < r.run(); ++k) dst[k] += src[k];
+  }
+}
+
+}  // namespace tg

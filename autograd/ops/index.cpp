@@ -1,31 +1,11 @@
 // Indexing, joining and masking: the ops that move values around without
 // arithmetic. Their backward routes each gradient back to where the value came from.
-#include <xtensor/xmanipulation.hpp>
-#include <xtensor/xnoalias.hpp>
-#include <xtensor/xstrided_view.hpp>
-#include <xtensor/xview.hpp>
-
+#include "autograd/kernels.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
 
 namespace {
-// Writes into a strided view go through xt::noalias: in xtensor 0.24.3, `view = container`
-// into an xt::strided_view silently writes nothing (only `view = expression` works).
-
-// The strided-view index that picks [start, stop) along `axis` and everything elsewhere.
-xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t stop) {
-  xt::xstrided_slice_vector sv(rank, xt::all());
-  sv[axis] = xt::range(start, stop);
-  return sv;
-}
-
-xt::xstrided_slice_vector index_along(std::size_t rank, std::size_t axis, std::size_t index) {
-  xt::xstrided_slice_vector sv(rank, xt::all());
-  sv[axis] = index;
-  return sv;
-}
-
 template <class T>
 void check_same_shapes(const char* op, const std::vector<Tensor<T>>& xs, std::size_t except_axis) {
   if (xs.empty()) throw Error(fmt::format("{}: no tensors given", op));
@@ -71,9 +51,13 @@ Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::si
   detail::check_axis("slice", axis, detail::to_shape(x.shape()));
   if (start > stop || stop > x.shape()[axis])
     throw Error(fmt::format("slice: [{}:{}] along axis {} of {}", start, stop, axis, shape_str(x.shape())));
-  const auto sv = range_along(x.dim(), axis, start, stop);
-  return record<T>("slice", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) xt::noalias(xt::strided_view(c.gradient_buffer(0), sv)) += c.grad();
+  Shape shape = detail::to_shape(x.shape());
+  shape[axis] = stop - start;
+  const AxisRange range = axis_range(x.shape(), axis, start, stop);
+  Array<T> r = xt::empty<T>(shape);
+  copy_range_out(x.value().data(), r.data(), range);
+  return record<T>("slice", std::move(r), {x}, [range](const BackwardContext<T>& c) {
+    if (c.needs_grad(0)) add_range_in(c.gradient_buffer(0).data(), c.grad().data(), range);
   });
 }
 
@@ -84,9 +68,13 @@ Tensor<T> select(const Tensor<T>& x, std::size_t axis, std::size_t index) {
   detail::check_axis("select", axis, detail::to_shape(x.shape()));
   if (index >= x.shape()[axis])
     throw Error(fmt::format("select: index {} along axis {} of {}", index, axis, shape_str(x.shape())));
-  const auto sv = index_along(x.dim(), axis, index);
-  return record<T>("select", Array<T>(xt::strided_view(x.value(), sv)), {x}, [sv](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) xt::noalias(xt::strided_view(c.gradient_buffer(0), sv)) += c.grad();
+  Shape shape = detail::to_shape(x.shape());
+  shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(axis));
+  const AxisRange range = axis_range(x.shape(), axis, index, index + 1);
+  Array<T> r = xt::empty<T>(shape);
+  copy_range_out(x.value().data(), r.data(), range);
+  return record<T>("select", std::move(r), {x}, [range](const BackwardContext<T>& c) {
+    if (c.needs_grad(0)) add_range_in(c.gradient_buffer(0).data(), c.grad().data(), range);
   });
 }
 
@@ -101,13 +89,18 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   for (const auto& x : xs) offsets.push_back(offsets.back() + x.shape()[axis]);
   shape[axis] = offsets.back();
   Array<T> r = xt::empty<T>(shape);
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::noalias(xt::strided_view(r, range_along(r.dimension(), axis, offsets[i], offsets[i + 1]))) = xs[i].value();
-  return record<T>("concat", std::move(r), xs, [axis, offsets](const BackwardContext<T>& c) {
-    for (std::size_t i = 0; i + 1 < offsets.size(); ++i)
-      if (c.needs_grad(i))
-        c.accumulate(i, Array<T>(xt::strided_view(c.grad(), range_along(c.grad().dimension(), axis,
-                                                                           offsets[i], offsets[i + 1]))));
+  std::vector<AxisRange> ranges;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    ranges.push_back(axis_range(shape, axis, offsets[i], offsets[i + 1]));
+    copy_range_in(r.data(), xs[i].value().data(), ranges.back());
+  }
+  return record<T>("concat", std::move(r), xs, [ranges](const BackwardContext<T>& c) {
+    for (std::size_t i = 0; i < ranges.size(); ++i)
+      if (c.needs_grad(i)) {
+        Array<T> part = xt::empty<T>(c.input(i).shape());
+        copy_range_out(c.grad().data(), part.data(), ranges[i]);
+        c.accumulate(i, std::move(part));
+      }
   });
 }
 
@@ -122,11 +115,14 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(axis), xs.size());
   Array<T> r = xt::empty<T>(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::noalias(xt::strided_view(r, index_along(r.dimension(), axis, i))) = xs[i].value();
+    copy_range_in(r.data(), xs[i].value().data(), axis_range(shape, axis, i, i + 1));
   return record<T>("stack", std::move(r), xs, [axis](const BackwardContext<T>& c) {
     for (std::size_t i = 0; i < c.node.inputs.size(); ++i)
-      if (c.needs_grad(i))
-        c.accumulate(i, Array<T>(xt::strided_view(c.grad(), index_along(c.grad().dimension(), axis, i))));
+      if (c.needs_grad(i)) {
+        Array<T> part = xt::empty<T>(c.input(i).shape());
+        copy_range_out(c.grad().data(), part.data(), axis_range(c.grad().shape(), axis, i, i + 1));
+        c.accumulate(i, std::move(part));
+      }
   });
 }
 
