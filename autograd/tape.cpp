@@ -187,7 +187,8 @@ void Tape<T>::backward(const Tensor<T>& loss) {
 template <class T>
 void Tape<T>::trace_node(const Node<T>& n) const {
   auto norm = [](const Array<T>& a) { return std::sqrt(static_cast<double>(sum_all<T>(a * a))); };
-  *trace << fmt::format("backward #{:<3} {:<14} grad {} |g|={:.4g} ->", n.index, n.op,
+  const std::string op = n.name.empty() ? n.op : fmt::format("{} {}", n.op, n.name);
+  *trace << fmt::format("backward #{:<3} {:<14} grad {} |g|={:.4g} ->", n.index, op,
                         shape_str(n.grad.shape()), norm(n.grad));
   for (const auto& in : n.inputs)
     if (in->requires_grad && in->has_grad)

@@ -26,7 +26,7 @@ std::vector<std::size_t> rows_of(const std::vector<tg::Batch>& batches) {
 
 }  // namespace
 
-TEST_CASE("batch: right-padded ids, lengths, mask and labels; T is the longest sequence") {
+TEST_CASE("batch: right-padded ids, lengths, mask and labels, T is the longest sequence") {
   const std::vector<std::size_t> rows = {0, 1, 3};
   const tg::Batch batch = tg::make_batch(kSequences, kLabels, rows);
   CHECK(tg::shape_str(batch.ids.shape()) == "(3,3)");

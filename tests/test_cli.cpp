@@ -288,7 +288,7 @@ TEST_CASE("cli: SIGTERM during training stops it with status 130 and writes no c
   // far more epochs remain than could ever finish before the signal lands.
   const std::string script = fmt::format(
       "cd {} && ({} train --train train.csv --valid valid.csv --out model --epochs 100000 --hidden 8 --embedding 8 "
-      "> out.txt 2> err.txt & pid=$!; i=0; while ! grep -q best out.txt && [ $i -lt 3000 ]; do sleep 0.1; "
+      "> out.txt 2> err.txt & pid=$!; i=0; while ! grep -qs best out.txt && [ $i -lt 3000 ]; do sleep 0.1; "
       "i=$((i+1)); done; kill -TERM $pid; wait $pid; echo $? > status.txt)",
       quoted(cli.dir), quoted(kBinary));
   REQUIRE(std::system(script.c_str()) == 0);

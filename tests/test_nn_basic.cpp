@@ -186,7 +186,7 @@ TEST_CASE("embedding: gradient w.r.t. the table matches central differences, pad
   CHECK(report.elements_checked == 24);
 }
 
-TEST_CASE("embedding: a repeated id accumulates into one row; the padding row's gradient is exactly zero") {
+TEST_CASE("embedding: a repeated id accumulates into one row, the padding row's gradient is exactly zero") {
   std::mt19937_64 rng(5);
   tg::Embedding<double> emb(5, 3, rng);
   const tg::Ids ids{{4, 1, 0}, {4, 0, 0}};
@@ -226,7 +226,7 @@ TEST_CASE("embedding: an id outside the table throws naming it") {
 
 // ---- Dropout ------------------------------------------------------------------
 
-TEST_CASE("dropout: zeroes about p and scales the rest by 1/(1-p) in training; identity in eval") {
+TEST_CASE("dropout: zeroes about p and scales the rest by 1/(1-p) in training, identity in eval") {
   tg::Dropout<double> drop(0.25, 42);
   const Tensor<double> x(Array<double>(xt::ones<double>({4000})));
   const Array<double> y = drop.forward(x).value();
@@ -246,7 +246,7 @@ TEST_CASE("dropout: a seed fixes the masks, and each call draws a new one") {
   CHECK(first != d1.forward(x).value());
 }
 
-TEST_CASE("dropout: p outside [0,1) is refused naming it") {
+TEST_CASE("dropout: p outside 0..1 is refused naming it") {
   CHECK_THROWS_WITH_AS(tg::Dropout<float>(1.0, 1), doctest::Contains("p = 1"), tg::Error);
   CHECK_THROWS_WITH_AS(tg::Dropout<float>(-0.1, 1), doctest::Contains("p = -0.1"), tg::Error);
   CHECK_NOTHROW(tg::Dropout<float>(0.0, 1));

@@ -325,7 +325,7 @@ TEST_CASE("dropout: the same seed gives the same mask, another seed another") {
   CHECK(mask_of(3) != mask_of(4));
 }
 
-TEST_CASE("dropout: gradient matches central differences under a fixed mask; p outside [0,1) throws") {
+TEST_CASE("dropout: gradient matches central differences under a fixed mask, p outside 0..1 throws") {
   Td x(A{{0.5, -1, 2, 0.25}, {1, 3, -2, 1.5}}, true);
   const auto f = [&] {
     std::mt19937_64 rng(5);  // reseeded each call, so every probe sees the same mask

@@ -85,7 +85,7 @@ TEST_CASE("adam: two steps match the hand computation") {
   check_close(p.value(), {0.8101424839029282, -1.9494189911200654, 0.5744136797264351});
 }
 
-TEST_CASE("adam: L2 weight decay enters the gradient; AdamW decays the weights directly") {
+TEST_CASE("adam: L2 weight decay enters the gradient, AdamW decays the weights directly") {
   // g = [0.5, −0.1], p = [1, 3], lr 0.1, weight_decay 0.1.
   Tensor<double> p = param({1.0, 3.0}, "p");
   tg::Adam<double> adam(std::vector{p}, {.lr = 0.1, .weight_decay = 0.1});

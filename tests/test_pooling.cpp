@@ -121,7 +121,7 @@ TEST_CASE("last-state pooling: takes h at length−1, not the last padded positi
   CHECK(out.alpha.value() == Array<double>{{0, 0, 1}, {0, 1, 0}});
 }
 
-TEST_CASE("last-state pooling, bidirectional: [forward h at length−1, reverse h at position 0]") {
+TEST_CASE("last-state pooling, bidirectional: forward h at length−1 and reverse h at position 0") {
   const Tensor<double> states = random_states({2, 3, 4}, 8);  // H = 2: forward 0:2, reverse 2:4
   const auto out = tg::LastStatePooling<double>(true).forward(states, kMask);
   const Array<double> want = {

@@ -4,6 +4,8 @@
 // these tests do not depend on it.
 #include <doctest/doctest.h>
 
+#include "helpers.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -75,17 +77,7 @@ tg::SyntheticOptions without_noise() {
   return options;
 }
 
-// The message of the tg::Error that f throws, or "" (tests/test_npz.cpp has the same
-// helper; it belongs in a shared test header).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tg::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using tg::test::error_of;
 
 std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -150,7 +142,7 @@ TEST_CASE("synthetic tweets: label shares follow the options") {
   for (const auto& t : tg::generate_tweets(1000, 3, no_neutral)) CHECK(t.label != 1);
 }
 
-TEST_CASE("synthetic tweets: each non-neutral tweet holds its cue words in order; neutral ones have none") {
+TEST_CASE("synthetic tweets: each non-neutral tweet holds its cue words in order, neutral ones have none") {
   for (const auto& t : tg::generate_tweets(2000, 5, without_noise())) {
     CAPTURE(t.text);
     CHECK((t.label == 1) == t.cue_words.empty());

@@ -66,7 +66,7 @@ double majority_share(const tg::EncodedData& data) {
 
 }  // namespace
 
-TEST_CASE("encode_dataset: every text gets at least one id; labels and texts are kept") {
+TEST_CASE("encode_dataset: every text gets at least one id, labels and texts are kept") {
   const tg::Vocabulary vocab = tg::build_vocabulary({{"late flight again", 0}, {"late bag", 0}});
   const tg::EncodedData data = tg::encode_dataset({{"late flight", 0}, {"", 2}, {"!!!", 1}}, vocab);
   CHECK(data.ids == std::vector<std::vector<std::int64_t>>{{vocab.id("late"), tg::Vocabulary::kUnk},
@@ -76,7 +76,7 @@ TEST_CASE("encode_dataset: every text gets at least one id; labels and texts are
   CHECK(data.texts == std::vector<std::string>{"late flight", "", "!!!"});
 }
 
-TEST_CASE("recipes: canonical is the reference settings; default is named; an unknown name throws") {
+TEST_CASE("recipes: canonical is the reference settings, default is named, an unknown name throws") {
   const tg::Recipe r = tg::named_recipe("canonical", PoolingKind::last, 42);
   CHECK(r.name == "canonical");
   CHECK(r.model.embedding_dim == 100);
@@ -121,7 +121,7 @@ TEST_CASE("trainer: a tiny LSTM learns generated tweets: training loss falls, va
   CHECK(tg::evaluate_classifier(model, d.valid).metrics.accuracy == h.epochs[h.best_epoch - 1].valid_accuracy);
 }
 
-TEST_CASE("trainer: the same seed gives bit-identical weights; another seed does not") {
+TEST_CASE("trainer: the same seed gives bit-identical weights, another seed does not") {
   const TinyData d = tiny_data(150, 50);
   const auto train = [&](std::uint64_t seed) {
     tg::SentimentClassifier<float> model(tiny_config(d.vocab, PoolingKind::attention, seed));

@@ -73,7 +73,8 @@ Tensor readout(const Tensor& h, const Tensor& r) { return tg::sum(h * r); }
 // Leaves x_1 … x_n, each (1,E), uniform in [−1, 1).
 std::vector<Tensor> make_inputs(std::size_t n, std::mt19937_64& rng) {
   std::vector<Tensor> xs;
-  for (std::size_t t = 1; t <= n; ++t) xs.emplace_back(tg::uniform_init<double>({1, E}, 1.0, rng), true, fmt::format("x_{}", t));
+  for (std::size_t t = 1; t <= n; ++t)
+    xs.emplace_back(tg::uniform_init<double>({1, E}, 1.0, rng), true, fmt::format("x_{}", t));
   return xs;
 }
 
@@ -184,10 +185,11 @@ int main(int argc, char** argv) {
   for (std::size_t t = 1; t <= T; ++t) {
     const Cell& s = cells[t - 1];
     fmt::print("  t={}  x {}\n", t, vec(xs[t - 1].value()));
-    fmt::print("       i {}  f {}  ĝ {}  o {}\n", vec(s.i.value()), vec(s.f.value()), vec(s.g.value()), vec(s.o.value()));
+    fmt::print("       i {}  f {}  ĝ {}  o {}\n", vec(s.i.value()), vec(s.f.value()), vec(s.g.value()),
+               vec(s.o.value()));
     fmt::print("       c {}  h {}\n", vec(s.c.value()), vec(s.h.value()));
   }
-  fmt::print("  the tape holds {} nodes: about {} per step\n", tape.size(), tape.size() / T);
+  fmt::print("  the tape now holds {} nodes (leaves included) for {} steps\n", tape.size(), T);
 
   // Step 3: tg::LSTM runs the same recurrence (all input projections in one gemm, then a loop).
   lesson.step("the same weights through tg::LSTM (nn/lstm.hpp)");
@@ -198,8 +200,10 @@ int main(int argc, char** argv) {
   const Tensor unrolled = tg::stack(hs, 1);  // (1,T,H)
   fmt::print("  tg::LSTM states {}\n  unrolled states {}\n", tg::summarize(out.states.value()),
              tg::summarize(unrolled.value()));
-  lesson.check("every h_t of the unrolled cell equals tg::LSTM's, bit for bit", out.states.value(), unrolled.value(), 0);
-  lesson.check("c_T equals tg::LSTM's c_n, bit for bit", value_of(tg::select(out.c_n, 0, 0)), cells.back().c.value(), 0);
+  lesson.check("every h_t of the unrolled cell equals tg::LSTM's, bit for bit", out.states.value(),
+               unrolled.value(), 0);
+  lesson.check("c_T equals tg::LSTM's c_n, bit for bit", value_of(tg::select(out.c_n, 0, 0)),
+               cells.back().c.value(), 0);
 
   // Step 4: before trusting the tape's gradients, check them on a short sequence.
   lesson.step("gradcheck of the unrolled cell (3 steps, w.r.t. x_t and all four weights)");
@@ -243,11 +247,16 @@ int main(int argc, char** argv) {
   const Array<double> tanh_c_prev = xt::tanh(prev.c.value());
   const Array<double> through_h = g.dh_prev * prev.o.value() * (1 - tanh_c_prev * tanh_c_prev);
   const Array<double> dc_prev = g.dc_prev_direct + through_h;
-  fmt::print("  dL/dc_{} ⊙ f_{}                     = {}   (the additive path)\n", T, T, vec(g.dc_prev_direct));
-  fmt::print("  dL/dh_{} ⊙ o_{} ⊙ (1 − tanh² c_{})  = {}   (the path through h)\n", T - 1, T - 1, T - 1, vec(through_h));
-  fmt::print("  sum                                = {}\n", vec(dc_prev));
+  auto show = [](const std::string& name, const Array<double>& v, const char* note) {
+    fmt::print("  {:<32} = {}{}\n", name, vec(v), note);
+  };
+  show(fmt::format("dL/dc_{} ⊙ f_{}", T, T), g.dc_prev_direct, "   (the additive path)");
+  show(fmt::format("dL/dh_{0} ⊙ o_{0} ⊙ (1 − tanh² c_{0})", T - 1), through_h, "   (the path through h)");
+  show(fmt::format("dL/dc_{}, their sum", T - 1), dc_prev, "");
+  const std::string sT = std::to_string(T), sP = std::to_string(T - 1);
   // Finite differences need a leaf to nudge: rerun step T from copies of its inputs.
-  Tensor c_last(last.c.value(), true), h_prev(prev.h.value(), true), c_prev(prev.c.value(), true);
+  Tensor c_last(last.c.value(), true, "c_" + sT), h_prev(prev.h.value(), true, "h_" + sP),
+      c_prev(prev.c.value(), true, "c_" + sP);
   const Tensor o_last(last.o.value()), o_prev(prev.o.value()), c_prev_fixed(prev.c.value());
   auto loss_of_c_last = [&] { return readout(o_last * tg::tanh(c_last), r).item(); };
   auto loss_of_h_prev = [&] { return readout(lstm_cell(w, xs[T - 1], h_prev, c_prev_fixed, T).h, r).item(); };
@@ -255,7 +264,6 @@ int main(int argc, char** argv) {
     return readout(lstm_cell(w, xs[T - 1], o_prev * tg::tanh(c_prev), c_prev, T).h, r).item();
   };
   auto loss_of_xs = [&] { return readout(unroll(w, xs).back().h, r).item(); };
-  const std::string sT = std::to_string(T), sP = std::to_string(T - 1);
   lesson.gradient_table({{"c_" + sT, last.c.grad(), g.dc, tg::finite_diff(loss_of_c_last, c_last)},
                          {"x_" + sT, xs[T - 1].grad(), g.dx, tg::finite_diff(loss_of_xs, xs[T - 1])},
                          {"h_" + sP, prev.h.grad(), g.dh_prev, tg::finite_diff(loss_of_h_prev, h_prev)},
@@ -288,7 +296,8 @@ int main(int argc, char** argv) {
   const std::vector<Tensor> long_xs = make_inputs(T_LONG, rng);
   const double bound = 1 / std::sqrt(double(H));  // nn.RNN's init, as nn.LSTM's
   const Tensor W(tg::uniform_init<double>({H, E}, bound, rng), true, "W"),
-      U(tg::uniform_init<double>({H, H}, bound, rng), true, "U"), b(tg::uniform_init<double>({H}, bound, rng), true, "b");
+      U(tg::uniform_init<double>({H, H}, bound, rng), true, "U"),
+      b(tg::uniform_init<double>({H}, bound, rng), true, "b");
   const std::vector<double> rnn = rnn_input_gradients(W, U, b, long_xs, r);
   Array<double> raised_bias = w.bias_ih.value();
   xt::view(raised_bias, xt::range(H, 2 * H)) += 2.0;
@@ -319,7 +328,7 @@ int main(int argc, char** argv) {
   // --dot: one cell step, from leaves holding h_{T−1}, c_{T−1}, to the loss.
   {
     tg::Tape<double> dot_tape;
-    const Tensor step_loss = readout(lstm_cell(w, xs[T - 1], h_prev, c_prev_fixed, T).h, r);
+    const Tensor step_loss = readout(lstm_cell(w, xs[T - 1], h_prev, c_prev, T).h, r);
     dot_tape.backward(step_loss);
     lesson.write_dot(step_loss);
   }

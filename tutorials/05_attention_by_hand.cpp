@@ -38,19 +38,19 @@ std::string row_label(const tg::Shape& shape, std::size_t r) {
 
 // One printed number. Adding +0.0 turns −0.0 (0 times a negative) into 0.0, which is the
 // same number and reads as the exact zero it is.
-std::string num(double v) { return fmt::format("{:>10.6f}", v + 0.0); }
+std::string num(double v, int width = 10) { return fmt::format("{:>{}.6f}", v + 0.0, width); }
 
 // name (shape) = formula, then the values one row of the last axis per line; rows of a
-// (B,T,D) array at padded positions are marked when `real` is given.
+// (B,T,D) array at padded positions are marked when `padding` is given.
 void show(const std::string& name, const std::string& formula, const Array<double>& a,
-          const tg::Mask* real = nullptr) {
+          const tg::Mask* padding = nullptr) {
   fmt::print("  {} {} = {}\n", name, tg::shape_str(a.shape()), formula);
   const tg::Shape shape(a.shape().begin(), a.shape().end());
   const std::size_t width = shape.empty() ? 1 : shape.back();
   for (std::size_t r = 0; r < a.size() / width; ++r) {
     std::string line = fmt::format("    {:<6}", row_label(shape, r));
     for (std::size_t k = 0; k < width; ++k) line += " " + num(a.data()[r * width + k]);
-    if (real && shape.size() == 3 && !(*real)(r / T, r % T)) line += "   (padding)";
+    if (padding && shape.size() == 3 && (*padding)(r / T, r % T)) line += "   (padding)";
     fmt::print("{}\n", line);
   }
 }
@@ -80,6 +80,25 @@ struct Model {
   double from_z(const Tensor& z) const { return from_u(tg::tanh(z)); }
 };
 
+// Sequence lengths of the batch; positions t ≥ length are padding.
+constexpr std::size_t lengths[B] = {4, 2};
+
+// Readable weights in place of the layer's random ones, states whose padded rows are large
+// (whatever an LSTM left there: only the mask keeps them out), and a classifier V on top.
+Model make_model(tg::AttentionPooling<double>& attention) {
+  attention.proj.weight.mutable_value() = Array<double>{{0.6, -0.4, 0.2}, {0.3, 0.8, -0.5}, {-0.7, 0.1, 0.9}};
+  attention.proj.bias.mutable_value() = Array<double>{0.1, -0.2, 0.05};
+  attention.context.mutable_value() = Array<double>{1.2, -0.8, 1.5};
+  tg::Mask padding = xt::zeros<bool>({B, T});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = lengths[b]; t < T; ++t) padding(b, t) = true;
+  Array<double> H = {{{0.5, -0.2, 0.8}, {-0.6, 0.9, 0.1}, {0.3, 0.4, -0.7}, {0.9, -0.5, 0.2}},
+                     {{-0.4, 0.7, 0.6}, {0.8, 0.1, -0.3}, {2.0, -2.0, 2.0}, {-2.0, 2.0, -2.0}}};
+  Array<double> V = {{0.5, -1.0, 0.3}, {-0.4, 0.6, 0.9}, {1.1, 0.2, -0.6}};
+  return {Tensor(std::move(H), true, "H"), attention.proj.weight, attention.proj.bias, attention.context,
+          Tensor(std::move(V), false, "V"), std::move(padding), tg::Ids{2, 0}};
+}
+
 struct Forward {
   Tensor rows, z, u, e, e_masked, alpha, s, logits, loss;
 };
@@ -95,9 +114,9 @@ Forward run_forward(const Model& m) {
   f.s = m.pool(f.alpha);                  // (B,D)
   f.logits = m.classify(f.s);             // (B,C)
   f.loss = m.loss(f.logits);              // ()
-  const char* names[] = {"H rows", "z", "u", "e", "e masked", "α", "s", "logits", "loss"};
-  Tensor* nodes[] = {&f.rows, &f.z, &f.u, &f.e, &f.e_masked, &f.alpha, &f.s, &f.logits, &f.loss};
-  for (std::size_t i = 0; i < 9; ++i) nodes[i]->set_name(names[i]);
+  for (auto [node, name] : {std::pair{&f.rows, "H rows"}, {&f.z, "z"}, {&f.u, "u"}, {&f.e, "e"}, {&f.e_masked, "ẽ"},
+                            {&f.alpha, "α"}, {&f.s, "s"}, {&f.logits, "logits"}, {&f.loss, "loss"}})
+    node->set_name(name);
   return f;
 }
 
@@ -197,7 +216,26 @@ void projection_backward(const Array<double>& dz, const Array<double>& H, const 
 
 // "(x y z)": the D values at position [b,t] of a (B,T,D) array.
 std::string triple(const Array<double>& a, std::size_t b, std::size_t t) {
-  return "(" + num(a(b, t, 0)) + num(a(b, t, 1)) + num(a(b, t, 2)) + ")";
+  return "(" + num(a(b, t, 0), 9) + num(a(b, t, 1), 10) + num(a(b, t, 2), 10) + ")";
+}
+
+// Padded position [b,t]: α, dẽ, de and dH are exactly 0 by hand and on the tape; dα is not.
+void check_padded(tg::Lesson& lesson, std::size_t b, std::size_t t, const Forward& f, const Array<double>& dalpha,
+                  const Array<double>& de_masked, const Array<double>& de, const Array<double>& dH,
+                  const Array<double>& tape_dH) {
+  const double alpha = f.alpha.value()(b, t), tape_de_masked = f.e_masked.grad()(b, t), tape_de = f.e.grad()(b, t);
+  fmt::print("    [{},{}]  α = {}   dα = {}   dẽ = {} by hand, {} on the tape   de = {} by hand, {} on the tape\n",
+             b, t, num(alpha, 1), num(dalpha(b, t), 1), num(de_masked(b, t), 1), num(tape_de_masked, 1),
+             num(de(b, t), 1), num(tape_de, 1));
+  fmt::print("           dH by hand {}   dH on the tape {}\n", triple(dH, b, t), triple(tape_dH, b, t));
+  double de_worst = 0, dH_worst = 0;  // the largest |value|: 0 only when every one is exactly 0
+  for (double v : {de_masked(b, t), tape_de_masked, de(b, t), tape_de}) de_worst = std::max(de_worst, std::abs(v));
+  for (std::size_t i = 0; i < D; ++i)
+    dH_worst = std::max({dH_worst, std::abs(dH(b, t, i)), std::abs(tape_dH(b, t, i))});
+  lesson.check(fmt::format("α[{},{}] == 0", b, t), alpha, 0.0, 0.0);
+  lesson.check(fmt::format("dẽ[{0},{1}] == 0 and de[{0},{1}] == 0, by hand and on the tape", b, t), de_worst, 0.0,
+               0.0);
+  lesson.check(fmt::format("dH[{},{},:] == 0, by hand and on the tape", b, t), dH_worst, 0.0, 0.0);
 }
 }  // namespace
 
@@ -205,26 +243,14 @@ int main(int argc, char** argv) {
   tg::Lesson lesson("Lesson 5: attention pooling, backward by hand");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
-  // Step 1: two sequences of states, lengths 4 and 2, padded to T = 4. The padded states hold
-  // large values on purpose: an LSTM leaves something there, and only the mask keeps it out.
+  // Step 1: two sequences of states, lengths 4 and 2, padded to T = 4; the layer with readable weights.
   lesson.step("a padded batch and the layer's weights");
   std::mt19937_64 rng(5);
   tg::AttentionPooling<double> attention(D, rng);
-  attention.proj.weight.mutable_value() = Array<double>{{0.6, -0.4, 0.2}, {0.3, 0.8, -0.5}, {-0.7, 0.1, 0.9}};
-  attention.proj.bias.mutable_value() = Array<double>{0.1, -0.2, 0.05};
-  attention.context.mutable_value() = Array<double>{1.2, -0.8, 1.5};
-  const std::size_t lengths[B] = {4, 2};
-  tg::Mask real = xt::zeros<bool>({B, T});
-  for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t t = 0; t < lengths[b]; ++t) real(b, t) = true;
-  Model m{Tensor(Array<double>{{{0.5, -0.2, 0.8}, {-0.6, 0.9, 0.1}, {0.3, 0.4, -0.7}, {0.9, -0.5, 0.2}},
-                               {{-0.4, 0.7, 0.6}, {0.8, 0.1, -0.3}, {2.0, -2.0, 2.0}, {-2.0, 2.0, -2.0}}},
-                 true, "H"),
-          attention.proj.weight, attention.proj.bias, attention.context,
-          Tensor(Array<double>{{0.5, -1.0, 0.3}, {-0.4, 0.6, 0.9}, {1.1, 0.2, -0.6}}, false, "V"),
-          !real, tg::Ids{2, 0}};
-  fmt::print("  lengths {{4, 2}}, labels {{2, 0}}\n");
-  show("H", "the states h_t", m.H.value(), &real);
+  Model m = make_model(attention);
+  const tg::Mask real = !m.padding;
+  fmt::print("  lengths {{{}, {}}}, labels {{{}, {}}}\n", lengths[0], lengths[1], m.labels(0), m.labels(1));
+  show("H", "the states h_t", m.H.value(), &m.padding);
   show("W", "proj.weight", m.W.value());
   show("b", "proj.bias", m.b.value());
   show("u_w", "context", m.u_w.value());
@@ -235,8 +261,8 @@ int main(int argc, char** argv) {
   tg::Tape<double> tape;
   lesson.attach(tape);
   const Forward f = run_forward(m);
-  show("z", "H Wᵀ + b", f.z.value(), &real);
-  show("u", "tanh(z)", f.u.value(), &real);
+  show("z", "H Wᵀ + b", f.z.value(), &m.padding);
+  show("u", "tanh(z)", f.u.value(), &m.padding);
   show("e", "u · u_w, summed over D", f.e.value());
   show("ẽ", "e with −∞ at padding", f.e_masked.value());
   show("α", "softmax over T of ẽ", f.alpha.value());
@@ -267,7 +293,7 @@ int main(int argc, char** argv) {
   Array<double> dalpha, dH_via_s;
   weighted_sum_backward(ds, m.H.value(), f.alpha.value(), dalpha, dH_via_s);
   show("dα", "ds · h_t  (not 0 at padding: moving α there would move s)", dalpha);
-  show("dH via s", "α_t ds", dH_via_s, &real);
+  show("dH via s", "α_t ds", dH_via_s, &m.padding);
 
   // Step 6: through softmax and the mask. α_t = 0 at padding multiplies the gradient away.
   lesson.step("by hand: α = softmax(ẽ), ẽ = e with −∞ at padding  →  de");
@@ -283,17 +309,17 @@ int main(int argc, char** argv) {
   Array<double> du_w, du;
   score_backward(de, f.u.value(), m.u_w.value(), du_w, du);
   show("du_w", "Σ_{b,t} de_t u_t", du_w);
-  show("du", "de_t u_w", du, &real);
+  show("du", "de_t u_w", du, &m.padding);
 
   // Step 8: through tanh and the projection; h's second path.
   lesson.step("by hand: u = tanh(z), z = H Wᵀ + b  →  dz, dW, db, and h's path via e");
   const Array<double> dz = du * (1.0 - f.u.value() * f.u.value());  // d tanh(z)/dz = 1 − u²
   Array<double> dW, db, dH_via_e;
   projection_backward(dz, m.H.value(), m.W.value(), dW, db, dH_via_e);
-  show("dz", "du ⊙ (1 − u²)", dz, &real);
+  show("dz", "du ⊙ (1 − u²)", dz, &m.padding);
   show("dW", "Σ_{b,t} dz_tᵀ h_t", dW);
   show("db", "Σ_{b,t} dz_t", db);
-  show("dH via e", "dz · W", dH_via_e, &real);
+  show("dH via e", "dz · W", dH_via_e, &m.padding);
 
   // Step 9: the two paths meet. The tape sees them too: H feeds `reshape` (into z) and
   // `mul` (into s), and its gradient is the sum of what each hands back — gradients
@@ -304,27 +330,16 @@ int main(int argc, char** argv) {
     for (std::size_t t = 0; t < T; ++t)
       fmt::print("    h[{},{}]  via e,u,z {}  +  via s {}  =  {}{}\n", b, t, triple(dH_via_e, b, t),
                  triple(dH_via_s, b, t), triple(dH, b, t), real(b, t) ? "" : "   (padding)");
-  const Array<double> tape_via_e = xt::reshape_view(f.rows.grad(), {B, T, D});
+  Array<double> tape_via_e = f.rows.grad();  // (B·T,D) → (B,T,D)
+  tape_via_e.reshape({B, T, D});
   lesson.check("dH via e equals the gradient of the tape's `H rows` node", tape_via_e, dH_via_e, 1e-14);
   lesson.check("dH equals the tape's H.grad(), the sum of both paths", m.H.grad(), dH, 1e-14);
 
   // Step 10: padding. Exactly 0, not merely small: −∞ through exp is exactly 0, and 0
   // times a finite gradient is exactly 0.
   lesson.step("padding: zero attention, zero gradient (exactly)");
-  const Array<double>&alpha = f.alpha.value(), &tape_dH = m.H.grad();
   for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t t = lengths[b]; t < T; ++t) {
-      fmt::print("    [{},{}]  α = {}   dα = {:.6f}   dẽ = {} (by hand), {} (tape)   de = {} (by hand), {} (tape)\n", b, t,
-                 alpha(b, t), dalpha(b, t), de_masked(b, t), f.e_masked.grad()(b, t), de(b, t), f.e.grad()(b, t));
-      fmt::print("           dH by hand {}   dH tape {}\n", triple(dH, b, t), triple(tape_dH, b, t));
-      const double de_worst = std::max({std::abs(de_masked(b, t)), std::abs(f.e_masked.grad()(b, t)),
-                                        std::abs(de(b, t)), std::abs(f.e.grad()(b, t))});
-      double dH_worst = 0;
-      for (std::size_t i = 0; i < D; ++i) dH_worst = std::max({dH_worst, std::abs(dH(b, t, i)), std::abs(tape_dH(b, t, i))});
-      lesson.check(fmt::format("α[{},{}] == 0", b, t), alpha(b, t), 0.0, 0.0);
-      lesson.check(fmt::format("dẽ[{0},{1}] == 0 and de[{0},{1}] == 0, by hand and on the tape", b, t), de_worst, 0.0, 0.0);
-      lesson.check(fmt::format("dH[{},{},:] == 0, by hand and on the tape", b, t), dH_worst, 0.0, 0.0);
-    }
+    for (std::size_t t = lengths[b]; t < T; ++t) check_padded(lesson, b, t, f, dalpha, de_masked, de, dH, m.H.grad());
 
   // Step 11: the layer itself, on a fresh tape with the same weights. Its gradients replace
   // the ones above on the same parameters (zeroed first: leaves accumulate).

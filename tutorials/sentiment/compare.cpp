@@ -57,6 +57,7 @@ struct CompareArgs {
 int run_compare(const CompareArgs& args) {
   std::vector<PoolingKind> poolings;
   for (const std::string& name : args.poolings) poolings.push_back(parse_pooling(name));
+  if (poolings.empty()) throw UsageError("--poolings names no pooling");
   if (!args.out.empty())
     for (const std::string& name : args.poolings) check_checkpoint_destination(fs::path(args.out) / name);
   const DataSplits splits = load_splits(args.data);

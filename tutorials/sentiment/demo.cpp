@@ -83,7 +83,8 @@ int run_demo(const DemoArgs& args) {
   heading(2, fmt::format("compare last-state, attention and mean pooling ({} seed{})", sizes.seeds,
                          sizes.seeds > 1 ? "s" : ""));
   fmt::print("The default recipe made small for the demo (E={}, H={}, {} epochs, batch {}, lr {}), so that all {} "
-             "runs take well under a minute.\nThe full-size run: sentiment compare --train {} --valid {} --test {}\n\n",
+             "runs take well under a minute.\nThe same at full size (the default recipe; minutes, not seconds): "
+             "sentiment compare --train {} --valid {} --test {}\n\n",
              *recipe.embedding, *recipe.hidden, *recipe.epochs, *recipe.batch_size, *recipe.lr, 3 * sizes.seeds,
              splits.files["train"].get<std::string>(), splits.files["valid"].get<std::string>(),
              splits.files["test"].get<std::string>());
@@ -96,7 +97,7 @@ int run_demo(const DemoArgs& args) {
   print_comparison(comparison);
 
   heading(3, "save the best attention model and write its report");
-  const TrainedModel& best = comparison.best.at(1);
+  const TrainedModel& best = comparison.best.at(1);  // the poolings ran as last, attention, mean
   nlohmann::json extra = {{"data", splits.files}, {"demo", true}};
   extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));

@@ -11,7 +11,7 @@ namespace tg::cli {
 namespace {
 
 constexpr double kWidth = 440, kHeight = 260;
-constexpr double kLeft = 56, kRight = kWidth - 16, kTop = 48, kBottom = kHeight - 40;
+constexpr double kLeft = 56, kRight = kWidth - 16, kTop = 56, kBottom = kHeight - 40;
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
 struct Scale {
@@ -99,10 +99,10 @@ std::string svg_line_chart(const std::string& title, const std::vector<ChartSeri
   out += axes(s);
   if (marked_epoch >= 1 && marked_epoch <= s.epochs) {
     const double x = s.x(marked_epoch);
-    const bool label_left = x > kRight - 40;  // keep the label inside the frame
+    const bool label_left = x > kRight - 40;  // above the frame (clear of the curves), inside the picture
     out += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#777" stroke-dasharray="2 3"/>)"
                        R"(<text x="{3:.1f}" y="{4}" text-anchor="{5}" class="tick">best</text>)",
-                       x, kTop, kBottom, label_left ? x - 4 : x + 4, kTop + 12, label_left ? "end" : "start");
+                       x, kTop, kBottom, label_left ? x - 4 : x + 4, kTop - 4, label_left ? "end" : "start");
   }
   for (std::size_t i = 0; i < series.size(); ++i) out += line(series[i], kColours[i % std::size(kColours)], s);
   return out + legend(series) + "</svg>";
