@@ -147,9 +147,22 @@ Recipe canonical_recipe(PoolingKind pooling, std::uint64_t seed) {
   return r;
 }
 
+// The canonical model overfits by epoch 2-3 (training accuracy 0.98 by epoch 8 while
+// validation loss doubles). Dropout on the embedded tokens and on the pooled state,
+// AdamW decay and a cosine schedule that anneals to 0 over 10 epochs let it keep learning
+// for longer, and a bidirectional LSTM gives attention context from both sides of each
+// token: attention pooling then scores ~0.80 on the validation split against the
+// canonical ~0.79 (mean of seeds 1-3), at about twice the cost per epoch.
 Recipe default_recipe(PoolingKind pooling, std::uint64_t seed) {
   Recipe r = canonical_recipe(pooling, seed);
   r.name = "default";
+  r.model.bidirectional = true;
+  r.model.embedding_dropout = 0.3;
+  r.model.state_dropout = 0.5;
+  r.train.weight_decay = 0.01;
+  r.train.decoupled_decay = true;
+  r.train.schedule = "cosine";
+  r.train.epochs = 10;
   return r;
 }
 

@@ -35,7 +35,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const fs::path& p) { return fmt::format("'{}'", p.string()); }
 
 // A scratch directory holding generated train/valid/test CSVs; runs the binary in it.
 struct Cli {

@@ -76,7 +76,7 @@ TEST_CASE("encode_dataset: every text gets at least one id, labels and texts are
   CHECK(data.texts == std::vector<std::string>{"late flight", "", "!!!"});
 }
 
-TEST_CASE("recipes: canonical is the reference settings, default is named, an unknown name throws") {
+TEST_CASE("recipes: canonical is the reference settings, default regularises it, an unknown name throws") {
   const tg::Recipe r = tg::named_recipe("canonical", PoolingKind::last, 42);
   CHECK(r.name == "canonical");
   CHECK(r.model.embedding_dim == 100);
@@ -93,7 +93,19 @@ TEST_CASE("recipes: canonical is the reference settings, default is named, an un
   CHECK(r.train.schedule == "constant");
   CHECK(r.train.pad_to == 0);
   CHECK(r.train.seed == 42);
-  CHECK(tg::named_recipe("default", PoolingKind::attention, 1).name == "default");
+  // The default is the canonical model regularised: what the validation split chose.
+  const tg::Recipe d = tg::named_recipe("default", PoolingKind::mean, 7);
+  CHECK(d.name == "default");
+  CHECK(d.model.pooling == PoolingKind::mean);
+  CHECK(d.model.seed == 7);
+  CHECK(d.train.seed == 7);
+  CHECK(d.model.bidirectional);
+  CHECK(d.model.embedding_dropout == 0.3);
+  CHECK(d.model.state_dropout == 0.5);
+  CHECK(d.train.decoupled_decay);
+  CHECK(d.train.weight_decay == 0.01);
+  CHECK(d.train.schedule == "cosine");
+  CHECK(d.train.epochs == 10);
   CHECK_THROWS_WITH_AS(tg::named_recipe("fancy", PoolingKind::attention, 1), doctest::Contains("\"fancy\""), tg::Error);
 }
 

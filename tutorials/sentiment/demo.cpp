@@ -102,7 +102,11 @@ int run_demo(const DemoArgs& args) {
   extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));
   fmt::print("saved the checkpoint (seed {}) to {}/\n", best.recipe.train.seed, model_dir.string());
-  const Metrics tested = write_report({model_dir.string(), splits.files["test"].get<std::string>(), report.string()});
+  ReportArgs report_args;
+  report_args.checkpoint = model_dir.string();
+  report_args.data = splits.files["test"].get<std::string>();
+  report_args.out = report.string();
+  const Metrics tested = write_report(report_args);
   fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets\n", report.string(), tested.accuracy,
              tested.macro_f1, tested.count);
 
