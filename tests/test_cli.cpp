@@ -6,7 +6,6 @@
 // not built (TG_BUILD_TUTORIALS=OFF).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "helpers.hpp"
 #include "models/csv.hpp"
 #include "models/synthetic_tweets.hpp"
 
@@ -38,13 +38,8 @@ struct Result {
 std::string quoted(const fs::path& p) { return fmt::format("'{}'", p.string()); }
 
 // A scratch directory holding generated train/valid/test CSVs; runs the binary in it.
-struct Cli {
-  fs::path dir;
-
-  Cli() {
-    static int count = 0;
-    dir = fs::temp_directory_path() / fmt::format("tg-cli-{}-{}", ::getpid(), ++count);
-    fs::create_directories(dir);
+struct Cli : tg::test::ScratchDir {
+  Cli() : ScratchDir("cli") {
     const std::vector<tg::SyntheticTweet> tweets = tg::generate_tweets(320, 11);
     const auto part = [&](std::size_t from, std::size_t n) {
       return std::vector<tg::SyntheticTweet>(tweets.begin() + long(from), tweets.begin() + long(from + n));
@@ -53,7 +48,6 @@ struct Cli {
     tg::write_synthetic_csv((dir / "valid.csv").string(), part(200, 60));
     tg::write_synthetic_csv((dir / "test.csv").string(), part(260, 60));
   }
-  ~Cli() { fs::remove_all(dir); }
 
   // `args` as a shell would split them, run from `dir`; stdin from `input` when given.
   Result run(const std::string& args, const std::string& input = "") const {

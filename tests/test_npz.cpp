@@ -1,14 +1,10 @@
-// Tests for nn/npz: bit-exact round trips, strict rejection of damaged files (every
+// Tests for nn/npz: bit-exact round trips, strict rejection of damaged archives (every
 // message names the file and member), atomic writes, the reference fixtures, and
-// interchange with numpy itself when a python3 with numpy is on the machine.
+// interchange with numpy itself when a python3 with numpy is on the machine. The .npy
+// format inside each member has its own tests in test_npy.cpp.
 #include <doctest/doctest.h>
-
-#include "helpers.hpp"
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -21,52 +17,31 @@
 #include <limits>
 #include <sstream>
 
-#include "autograd/error.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "helpers.hpp"
 #include "nn/npz.hpp"
 
 namespace fs = std::filesystem;
 using tg::NpyArray;
+using tg::test::bytes_of;
+using tg::test::error_of;
+using tg::test::raw;
+using tg::test::ScratchDir;
 
 namespace {
 
 using Bytes = std::vector<std::byte>;
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("tg-npz-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
-
 Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Bytes out(s.size());
-  std::memcpy(out.data(), s.data(), s.size());
-  return out;
+  return bytes_of(std::string(std::istreambuf_iterator<char>(in), {}));
 }
 
 void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
                                                std::streamsize(bytes.size()));
-}
-
-Bytes as_bytes(std::string_view s) {
-  Bytes out(s.size());
-  std::memcpy(out.data(), s.data(), s.size());
-  return out;
 }
 
 // Replaces every occurrence of `from` (there must be `count`) by `to`, same length: the
@@ -78,38 +53,12 @@ Bytes patched(Bytes bytes, std::string_view from, std::string_view to, int count
   for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + 1), ++found)
     s.replace(at, to.size(), to);
   REQUIRE(found == count);
-  return as_bytes(s);
-}
-
-using tg::test::error_of;
-
-// A .npy file with the given header text (version `major`.0).
-Bytes npy(const std::string& header, const Bytes& data = {}, int major = 1) {
-  std::string out = "\x93NUMPY";
-  out += char(major);
-  out += '\0';
-  const std::size_t n = header.size();
-  out += char(n & 0xff);
-  out += char(n >> 8);
-  if (major > 1) out += std::string{char(n >> 16), char(n >> 24)};
-  Bytes bytes = as_bytes(out + header);
-  bytes.insert(bytes.end(), data.begin(), data.end());
-  return bytes;
+  return bytes_of(s);
 }
 
 template <class T>
-Bytes raw(std::initializer_list<T> values) {
-  Bytes out(values.size() * sizeof(T));
-  std::memcpy(out.data(), std::data(values), out.size());
-  return out;
-}
-
-template <class T>
-NpyArray make(tg::Shape shape, std::vector<T> values) {
-  tg::Array<T> a = tg::Array<T>::from_shape(shape);
-  REQUIRE(a.size() == values.size());
-  std::copy(values.begin(), values.end(), a.begin());
-  return tg::to_npy(a);
+NpyArray make(const tg::Shape& shape, const std::vector<T>& values) {
+  return tg::to_npy(tg::test::array_of(shape, values));
 }
 
 // Arrays of every dtype, with values whose bits must survive: -0, infinities, NaN,
@@ -139,7 +88,7 @@ std::string python_with_numpy() {
 }
 
 // Runs `script` under numpy's python with `args`; returns its stdout, or "" on failure.
-std::string run_python(const std::string& python, const TempDir& dir, const std::string& script,
+std::string run_python(const std::string& python, const ScratchDir& dir, const std::string& script,
                        const std::string& args) {
   std::ofstream(dir / "script.py") << script;
   const std::string out = dir / "stdout.txt";
@@ -155,7 +104,7 @@ std::string run_python(const std::string& python, const TempDir& dir, const std:
 }  // namespace
 
 TEST_CASE("npz: arrays of every dtype round-trip bit-exactly, 0-d and empty dims included") {
-  TempDir dir;
+  ScratchDir dir("npz");
   const tg::NpzContents arrays = sample_arrays();
   tg::write_npz(dir / "a.npz", arrays);
   const tg::NpzContents back = tg::read_npz(dir / "a.npz");
@@ -174,7 +123,7 @@ TEST_CASE("npz: arrays of every dtype round-trip bit-exactly, 0-d and empty dims
 }
 
 TEST_CASE("npz: many keys round-trip, and the same arrays always give the same bytes") {
-  TempDir dir;
+  ScratchDir dir("npz");
   tg::NpzContents arrays;
   for (int i = 0; i < 300; ++i)
     arrays[fmt::format("layer{}.weight", i)] = make<double>({2}, {double(i), -0.5 * i});
@@ -214,110 +163,11 @@ TEST_CASE("npz: reads the flagship fixture's keys, dtypes, shapes and values") {
   for (std::size_t e = 0; e < 5; ++e) CHECK(row0(0, e) == 0.0f);  // the padding row
 }
 
-TEST_CASE("npz: as<T> converts between float types and widens ints, nothing lossy or cross-kind") {
-  CHECK(make<float>({2}, {1.5f, -0.25f}).as<double>("t") == tg::Array<double>{1.5, -0.25});
-  CHECK(make<double>({2}, {0.1, -INFINITY}).as<float>("t") == tg::Array<float>{0.1f, -INFINITY});
-  CHECK(make<std::int32_t>({2}, {-3, 7}).as<std::int64_t>("t") == tg::Ids{-3, 7});
-  CHECK(make<std::int64_t>({1}, {-3}).as<std::int32_t>("t") == xt::xarray<std::int32_t>{-3});
-  CHECK(make<bool>({2}, {true, false}).as<bool>("t") == tg::Mask{true, false});
-
-  CHECK(error_of([] { make<double>({2}, {1.0, 1e300}).as<float>("m.npz: w"); }) ==
-        "m.npz: w: element 1 (1e+300) does not fit in <f4");
-  CHECK(error_of([] { make<std::int64_t>({2}, {1, 1ll << 40}).as<std::int32_t>("m.npz: ids"); }) ==
-        "m.npz: ids: element 1 (1099511627776) does not fit in <i4");
-  CHECK(error_of([] { make<std::int64_t>({1}, {1}).as<float>("m.npz: ids"); }) ==
-        "m.npz: ids: stored as <i8, which does not convert to <f4");
-  CHECK(error_of([] { make<double>({1}, {1}).as<std::int64_t>("m.npz: w"); }) ==
-        "m.npz: w: stored as <f8, which does not convert to <i8");
-  CHECK(error_of([] { make<double>({1}, {1}).as<bool>("m.npz: w"); }) ==
-        "m.npz: w: stored as <f8, which does not convert to |b1");
-  NpyArray short_data = make<double>({3}, {1, 2, 3});
-  short_data.data.resize(16);
-  CHECK(error_of([&] { short_data.as<double>("m.npz: w"); }) ==
-        "m.npz: w: holds 16 data bytes but shape (3) of <f8 needs 24");
-}
-
-TEST_CASE("npy: Fortran-order arrays are transposed into C order") {
-  // F order of a (2,3,4) array: element (i,j,k) sits at i + 2j + 6k; store that index.
-  Bytes data(24 * 8);
-  for (int f = 0; f < 24; ++f) {
-    const double v = f;
-    std::memcpy(data.data() + 8 * f, &v, 8);
-  }
-  const NpyArray a =
-      tg::parse_npy(npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 4), }\n", data), "f.npy");
-  const tg::Array<double> c = a.as<double>("t");
-  REQUIRE(c.shape() == std::vector<std::size_t>{2, 3, 4});
-  for (std::size_t i = 0; i < 2; ++i)
-    for (std::size_t j = 0; j < 3; ++j)
-      for (std::size_t k = 0; k < 4; ++k) CHECK(c(i, j, k) == double(i + 2 * j + 6 * k));
-}
-
-TEST_CASE("npy: other spellings numpy may write are accepted") {
-  const Bytes two = raw<double>({1.0, 2.0});
-  for (const std::string header : {
-           "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }      \n",
-           "{\"shape\": (2,), \"descr\": \"<f8\", \"fortran_order\": False}",
-           "{'descr':'<f8','fortran_order':False,'shape':(2,)}\n",
-       }) {
-    INFO("header ", header);
-    for (int major : {1, 2, 3})
-      CHECK(tg::parse_npy(npy(header, two, major), "x.npy") == make<double>({2}, {1.0, 2.0}));
-  }
-  CHECK(tg::parse_npy(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2,), }", two), "x.npy")
-            .shape == tg::Shape{1, 2});
-}
-
-TEST_CASE("npy: each malformed file is rejected with a message naming it and the fault") {
-  const std::string ok = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n";
-  const Bytes two = raw<double>({1.0, 2.0});
-  const Bytes good = npy(ok, two);
-  const Bytes huge_header = npy(std::string(70000, ' '), {}, 2);
-  Bytes bad_magic = good;
-  bad_magic[5] = std::byte{'X'};
-  const auto header = [](std::string descr, std::string order, std::string shape) {
-    return fmt::format("{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}\n", descr, order, shape);
-  };
-  const std::vector<std::pair<Bytes, std::string>> cases = {
-      {{}, "truncated: ended after 0 of the 8 bytes of the magic string"},
-      {bad_magic, "not a .npy file (bad magic string)"},
-      {npy(ok, two, 4), "unsupported .npy format version 4.0"},
-      {huge_header, "header length 70000 exceeds 65536 bytes"},
-      {Bytes(good.begin(), good.begin() + 30), "truncated: ended after 20 of the"},
-      {npy(header("'>f4'", "False", "(2,)"), two), "unsupported dtype \">f4\""},
-      {npy(header("'|O'", "False", "(2,)"), two), "unsupported dtype \"|O\""},
-      {npy(header("'<f8'", "Maybe", "(2,)"), two), "expected True or False"},
-      {npy(header("'<f8'", "False", "(2)"), two), "a 1-tuple needs a trailing comma"},
-      {npy(header("'<f8'", "False", "(-2,)"), two), "expected a non-negative integer"},
-      {npy(header("'<f8'", "False", "(99999999999,)"), two), "dimension larger than 2^31"},
-      {npy(header("'<f8'", "False", "(65536, 65536)"), two), "shape (65536,65536) has more than 2^31 elements"},
-      {npy("{'descr': '<f8", two), "unterminated string"},
-      {npy("{'descr': '<f8', 'shape': (2,), }", two), "it needs the keys"},
-      {npy("{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}", two), "repeated key \"descr\""},
-      {npy(ok + "x", two), "text after the closing brace"},
-      {npy(ok + std::string(1, '\0') + "x", two), "text after the closing brace"},
-      {npy("[]", two), "expected '{'"},
-      {npy(ok, raw<double>({1.0})), "holds 8 data bytes but shape (2) of <f8 needs 16"},
-      {npy(ok, raw<double>({1.0, 2.0, 3.0})), "holds 24 data bytes but shape (2) of <f8 needs 16"},
-      {npy(header("'|b1'", "False", "(2,)"), raw<std::uint8_t>({1, 2})), "bool element 1 is 2 (expected 0 or 1)"},
-  };
-  for (const auto& [bytes, expected] : cases) {
-    const std::string msg = error_of([&] { tg::parse_npy(bytes, "dir/x.npy"); });
-    INFO("message: ", msg);
-    CHECK(msg.starts_with("dir/x.npy: "));
-    CHECK(msg.find(expected) != std::string::npos);
-  }
-  std::string many_dims = "(";
-  for (int i = 0; i < 65; ++i) many_dims += "1, ";
-  CHECK(error_of([&] { tg::parse_npy(npy(header("'<f8'", "False", many_dims + ")"), {}), "x.npy"); })
-            .find("more than 64 dimensions") != std::string::npos);
-}
-
 TEST_CASE("npz: a missing file, garbage bytes and truncated archives are rejected naming the file") {
-  TempDir dir;
+  ScratchDir dir("npz");
   CHECK(error_of([&] { tg::read_npz(dir / "missing.npz"); }) ==
         fmt::format("{}: cannot open: No such file", dir / "missing.npz"));
-  write_bytes(dir / "garbage.npz", as_bytes("this is not a zip archive at all, just text\n"));
+  write_bytes(dir / "garbage.npz", bytes_of("this is not a zip archive at all, just text\n"));
   CHECK(error_of([&] { tg::read_npz(dir / "garbage.npz"); }) ==
         fmt::format("{}: cannot open: Not a zip archive", dir / "garbage.npz"));
 
@@ -332,7 +182,7 @@ TEST_CASE("npz: a missing file, garbage bytes and truncated archives are rejecte
 }
 
 TEST_CASE("npz: a damaged member is rejected naming the file and the member") {
-  TempDir dir;
+  ScratchDir dir("npz");
   const std::string path = dir / "m.npz";
   tg::write_npz(dir / "good.npz", {{"w", make<double>({2, 3}, {1, 2, 3, 4, 5, 6})}});
   const Bytes good = read_bytes(dir / "good.npz");
@@ -361,7 +211,7 @@ TEST_CASE("npz: a damaged member is rejected naming the file and the member") {
 }
 
 TEST_CASE("npz: an archive holding one key twice is rejected") {
-  TempDir dir;
+  ScratchDir dir("npz");
   tg::write_npz(dir / "two.npz", {{"a", make<double>({1}, {1})}, {"b", make<double>({1}, {2})}});
   write_bytes(dir / "dup.npz", patched(read_bytes(dir / "two.npz"), "b.npy", "a.npy", 2));
   CHECK(error_of([&] { tg::read_npz(dir / "dup.npz"); }) ==
@@ -370,7 +220,7 @@ TEST_CASE("npz: an archive holding one key twice is rejected") {
 
 TEST_CASE("npz: flipping any single byte gives the same arrays or a tg::Error naming the file") {
   const tg::NpzContents arrays = {{"w", make<float>({3}, {1, 2, 3})}, {"n", make<std::int64_t>({}, {5})}};
-  TempDir dir;
+  ScratchDir dir("npz");
   tg::write_npz(dir / "good.npz", arrays);
   const Bytes good = read_bytes(dir / "good.npz");
   int rejected = 0;
@@ -387,13 +237,13 @@ TEST_CASE("npz: flipping any single byte gives the same arrays or a tg::Error na
 }
 
 TEST_CASE("npz: a failed write leaves the old file byte-identical and no temporary behind") {
-  TempDir dir;
+  ScratchDir dir("npz");
   const std::string path = dir / "ckpt.npz";
   tg::write_npz(path, {{"w", make<double>({1}, {1.0})}});
   const Bytes old = read_bytes(path);
   const auto unchanged = [&] {
     CHECK(read_bytes(path) == old);
-    CHECK(dir.entries() == std::vector<std::string>{"ckpt.npz", "target.npz"});
+    CHECK(tg::test::listing(dir.dir) == std::vector<std::string>{"ckpt.npz", "target.npz"});
   };
   fs::create_directory(dir / "target.npz");
 
@@ -433,7 +283,7 @@ TEST_CASE("npz: a failed write leaves the old file byte-identical and no tempora
 TEST_CASE("npz: numpy loads what write_npz wrote, value for value") {
   const std::string python = python_with_numpy();
   if (python.empty()) return;
-  TempDir dir;
+  ScratchDir dir("npz");
   const tg::NpzContents arrays = {
       {"f32", make<float>({2, 2}, {0.1f, -0.0f, 1e-45f, INFINITY})},
       {"f64", make<double>({3}, {0.1, -1e308, 5e-324})},
@@ -477,7 +327,7 @@ for k in sorted(d.files):
 TEST_CASE("npz: reads what numpy.savez and savez_compressed wrote, Fortran order included") {
   const std::string python = python_with_numpy();
   if (python.empty()) return;
-  TempDir dir;
+  ScratchDir dir("npz");
   run_python(python, dir, R"(import sys, numpy as np
 a = dict(fortran=np.asfortranarray(np.arange(24.0).reshape(2, 3, 4) / 4),
          f32=np.array([1.5, -2.25], dtype=np.float32), i64=np.array([[1, -2], [3, 2**40]]),

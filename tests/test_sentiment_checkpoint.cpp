@@ -2,35 +2,23 @@
 // the same with the same config; saving replaces an earlier checkpoint but refuses to
 // replace anything else; every kind of damaged checkpoint is rejected naming its file.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <fstream>
 #include <functional>
 
-#include <fmt/format.h>
-
 #include <xtensor/xbuilder.hpp>
 
+#include "helpers.hpp"
 #include "models/sentiment_checkpoint.hpp"
 #include "models/synthetic_tweets.hpp"
 #include "nn/npz.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using tg::test::listing;
+using tg::test::ScratchDir;
 
 namespace {
-
-// A fresh directory per use, removed afterwards.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    static int count = 0;
-    dir = fs::temp_directory_path() / fmt::format("tg-sentiment-ckpt-{}-{}", ::getpid(), ++count);
-    fs::create_directories(dir);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-};
 
 // A briefly trained tiny model, its vocabulary and what a program would save with it.
 struct Trained {
@@ -81,16 +69,9 @@ void edit_config(const fs::path& dir, const std::function<void(json&)>& edit) {
   write_text(dir / "config.json", config.dump(2));
 }
 
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // A saved copy of trained() in a scratch directory, for the load-error tests to damage.
 struct SavedCopy {
-  Scratch scratch;
+  ScratchDir scratch{"sentiment-ckpt"};
   fs::path dir = scratch.dir / "ckpt";
   SavedCopy() {
     const Trained& t = trained();
@@ -107,7 +88,7 @@ struct SavedCopy {
 
 TEST_CASE("sentiment checkpoint: a round trip predicts bit for bit the same and keeps the config") {
   const Trained& t = trained();
-  Scratch scratch;
+  ScratchDir scratch{"sentiment-ckpt"};
   tg::save_sentiment_checkpoint(scratch.dir / "ckpt", *t.model, t.vocab, t.info);
   CHECK(listing(scratch.dir) == std::vector<std::string>{"ckpt"});
   CHECK(listing(scratch.dir / "ckpt") == std::vector<std::string>{"config.json", "vocab.txt", "weights.npz"});
@@ -142,7 +123,7 @@ TEST_CASE("sentiment checkpoint: a round trip predicts bit for bit the same and 
 TEST_CASE("sentiment checkpoint: saving over a checkpoint replaces it and leaves nothing beside it") {
   const Trained& t = trained();
   const Trained other(4);
-  Scratch scratch;
+  ScratchDir scratch{"sentiment-ckpt"};
   const fs::path dir = scratch.dir / "ckpt/";  // a trailing separator names the same directory
   tg::save_sentiment_checkpoint(dir, *t.model, t.vocab, t.info);
   tg::save_sentiment_checkpoint(dir, *other.model, other.vocab, other.info);
@@ -155,7 +136,7 @@ TEST_CASE("sentiment checkpoint: saving over a checkpoint replaces it and leaves
 
 TEST_CASE("sentiment checkpoint: saving refuses to replace anything but a checkpoint or an empty directory") {
   const Trained& t = trained();
-  Scratch scratch;
+  ScratchDir scratch{"sentiment-ckpt"};
   const auto refused = [&](const fs::path& dir) {
     CHECK_THROWS_WITH_AS(tg::save_sentiment_checkpoint(dir, *t.model, t.vocab, t.info),
                          doctest::Contains("refusing to replace it"), tg::Error);
@@ -189,7 +170,7 @@ TEST_CASE("sentiment checkpoint: a vocabulary that does not fit the model is not
   const Trained& t = trained();
   const std::vector<std::string_view> texts{"late again"};
   const tg::Vocabulary small = tg::Vocabulary::build(texts, {.min_count = 1});
-  Scratch scratch;
+  ScratchDir scratch{"sentiment-ckpt"};
   CHECK_THROWS_WITH_AS(tg::save_sentiment_checkpoint(scratch.dir / "ckpt", *t.model, small, t.info),
                        doctest::Contains("embedding has"), tg::Error);
   CHECK(listing(scratch.dir).empty());
