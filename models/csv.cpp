@@ -3,6 +3,8 @@
 // input whatever it holds (see Note [Linear parsing]).
 #include "models/csv.hpp"
 
+#include "nn/atomic_file.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -242,12 +244,7 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 void write_file(const std::filesystem::path& path, std::string_view content) {
-  errno = 0;
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail_to_open(path, "create");
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.close();
-  if (!out) throw Error(path.string() + ": write error");
+  write_file_atomically(path.string(), std::as_bytes(std::span(content.data(), content.size())));
 }
 
 CsvTable read_csv(const std::filesystem::path& path) {

@@ -38,7 +38,8 @@ CsvTable read_csv(const std::filesystem::path& path);
 // The whole content of a file as bytes; throws naming the file when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
-// Writes `content` to a file, replacing it; throws naming the file when that fails.
+// Writes `content` to a file atomically (temporary beside it, fsync, rename), so a crash
+// never leaves it half-written; throws naming the file when that fails.
 void write_file(const std::filesystem::path& path, std::string_view content);
 
 // `text` with a leading UTF-8 byte-order mark removed.

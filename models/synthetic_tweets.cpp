@@ -3,9 +3,10 @@
 // one core clause. The knobs and the intended difficulty are in synthetic_tweets.hpp.
 #include "models/synthetic_tweets.hpp"
 
+#include "models/csv.hpp"
+
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -13,7 +14,6 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "autograd/error.hpp"
 
@@ -416,27 +416,7 @@ std::vector<SyntheticTweet> generate_tweets(std::size_t count, std::uint64_t see
 std::span<const SyntheticCue> synthetic_cues() { return kCues; }
 
 void write_synthetic_csv(const std::string& path, const std::vector<SyntheticTweet>& tweets) {
-  namespace fs = std::filesystem;
-  const std::string content = csv_text(tweets);
-  // A name no other writer of the same path uses at the same time: pid + a counter.
-  static std::atomic<unsigned> counter{0};
-  const fs::path target(path);
-  fs::path temp = target;
-  temp += fmt::format(".tmp{}-{}", ::getpid(), counter++);
-  const auto fail = [&](const std::string& why) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw Error(fmt::format("write_synthetic_csv: {}", why));
-  };
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (!out) fail(fmt::format("cannot write {} (through the temporary {})", path, temp.string()));
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) fail(fmt::format("cannot rename {} to {}: {}", temp.string(), path, ec.message()));
+  write_file(path, csv_text(tweets));  // atomic: a temporary beside `path`, fsynced, renamed over it
 }
 
 }  // namespace tg
