@@ -2,9 +2,12 @@
 // and where; the tape differentiates it like any other graph.
 #include "nn/lstm.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include <fmt/format.h>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xview.hpp>
 
 #include "nn/init.hpp"
@@ -45,7 +48,7 @@ LSTMWeights<T> LSTM<T>::make_weights(const std::string& suffix, std::mt19937_64&
 }
 
 template <class T>
-typename LSTM<T>::Run LSTM<T>::run(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask,
+typename LSTM<T>::Run LSTM<T>::run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask,
                                    bool reverse) const {
   const std::size_t B = x.shape()[0], steps = x.shape()[1], E = input_size, H = hidden_size;
   // The input half of z for every step at once: one (B·T,E)·(E,4H) gemm, both biases added here.
@@ -70,6 +73,84 @@ typename LSTM<T>::Run LSTM<T>::run(const LSTMWeights<T>& w, const Tensor<T>& x, 
   return {stack(outputs, 1), h, c};
 }
 
+std::optional<PackedLayout> packed_layout(const Mask& mask) {
+  const std::size_t B = mask.shape()[0], steps = mask.shape()[1];
+  std::vector<std::size_t> lengths(B);
+  for (std::size_t b = 0; b < B; ++b) {
+    while (lengths[b] < steps && mask(b, lengths[b])) ++lengths[b];
+    for (std::size_t t = lengths[b]; t < steps; ++t)
+      if (mask(b, t)) return std::nullopt;  // a hole: only the masked schedule handles it
+  }
+  std::vector<std::size_t> order(B);  // sorted row → batch row, longest first
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return lengths[a] > lengths[b]; });
+  PackedLayout p{B, steps, std::vector<std::size_t>(steps), {0}, {}, xt::zeros<std::int64_t>({B * steps}),
+                 xt::zeros<std::int64_t>({B}), xt::zeros<std::int64_t>({B})};
+  std::vector<std::int64_t> source;
+  for (std::size_t t = 0; t < steps; ++t) {
+    while (p.active[t] < B && lengths[order[p.active[t]]] > t) {
+      const std::size_t b = order[p.active[t]++];
+      p.unpack(b * steps + t) = static_cast<std::int64_t>(source.size()) + 1;
+      if (t == 0) p.first(b) = p.unpack(b * steps);
+      if (t + 1 == lengths[b]) p.last(b) = p.unpack(b * steps + t);
+      source.push_back(static_cast<std::int64_t>(b * steps + t));
+    }
+    p.offset.push_back(source.size());
+  }
+  p.source = xt::adapt(source, {source.size()});
+  return p;
+}
+
+namespace {
+// `state` (rows,H) cut or zero-extended to its first n rows: the running sequences of the
+// next step are a prefix (forward: fewer; reverse: more, the new ones starting from 0).
+template <class T>
+Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
+  const std::size_t rows = state.shape()[0];
+  if (n == rows) return state;
+  if (n < rows) return slice(state, 0, 0, n);
+  return concat<T>({state, Tensor<T>(Array<T>(xt::zeros<T>({n - rows, state.shape()[1]})))}, 0);
+}
+
+// Rows `index` of [0; packed] (a zero row, then the packed rows): padding reads the zeros.
+template <class T>
+Tensor<T> unpack_rows(const Tensor<T>& packed, const Ids& index) {
+  const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), packed.shape()[1]})));
+  return gather(concat<T>({zero_row, packed}, 0), index);
+}
+}  // namespace
+
+template <class T>
+typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
+                                          bool reverse) const {
+  const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
+  // The input half of z for every real position at once: one (N,E)·(E,4H) gemm.
+  const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
+  const Tensor<T> x_proj = matmul(x_rows, transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh);
+  const Tensor<T> w_hh_t = transpose(w.weight_hh);
+  Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
+  std::vector<Tensor<T>> hs, cs;
+  for (std::size_t k = 0; k < steps; ++k) {
+    const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
+    if (n == 0) continue;
+    Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
+    if (h.defined()) z = z + matmul(first_rows(h, n), w_hh_t);  // h = 0 adds nothing
+    const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), g = tanh(slice(z, 1, 2 * H, 3 * H));
+    c = h.defined() ? sigmoid(slice(z, 1, H, 2 * H)) * first_rows(c, n) + i * g : i * g;
+    h = sigmoid(slice(z, 1, 3 * H, 4 * H)) * tanh(c);
+    hs.push_back(h);
+    cs.push_back(c);
+  }
+  if (reverse) {  // packed rows go in time order
+    std::reverse(hs.begin(), hs.end());
+    std::reverse(cs.begin(), cs.end());
+  }
+  const Tensor<T> packed_h = concat(hs, 0), packed_c = concat(cs, 0);
+  const Ids& final_rows = reverse ? p.first : p.last;
+  return {reshape(unpack_rows(packed_h, p.unpack), {B, steps, H}), unpack_rows(packed_h, final_rows),
+          unpack_rows(packed_c, final_rows)};
+}
+
 template <class T>
 LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
   if (x.dim() != 3 || x.shape()[2] != input_size || x.shape()[0] == 0 || x.shape()[1] == 0)
@@ -78,9 +159,14 @@ LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
   if (mask.dimension() != 2 || mask.shape()[0] != x.shape()[0] || mask.shape()[1] != x.shape()[1])
     throw Error(fmt::format("LSTM({}, {}): mask {} does not match input {}", input_size, hidden_size,
                             shape_str(mask.shape()), shape_str(x.shape())));
-  const Run fwd = run(forward_weights, x, mask, false);
+  std::optional<PackedLayout> layout = packed ? packed_layout(mask) : std::nullopt;
+  if (layout && layout->offset.back() == 0) layout.reset();  // nothing real: the masked schedule gives zeros
+  auto run = [&](const LSTMWeights<T>& w, bool reverse) {
+    return layout ? run_packed(w, x, *layout, reverse) : run_masked(w, x, mask, reverse);
+  };
+  const Run fwd = run(forward_weights, false);
   if (!bidirectional) return {fwd.states, stack<T>({fwd.h}, 0), stack<T>({fwd.c}, 0)};
-  const Run rev = run(reverse_weights, x, mask, true);
+  const Run rev = run(reverse_weights, true);
   return {concat<T>({fwd.states, rev.states}, 2), stack<T>({fwd.h, rev.h}, 0), stack<T>({fwd.c, rev.c}, 0)};
 }
 

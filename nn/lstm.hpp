@@ -3,6 +3,7 @@
 // Composed from generic autograd ops: there is no hand-written backward here.
 // Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
 #pragma once
+#include <optional>
 #include <random>
 
 #include "autograd/ops.hpp"
@@ -18,6 +19,13 @@ namespace tg {
 // the output is exactly 0, so a sequence's results do not depend on how far it is padded.
 // The reverse direction runs t = T−1 … 0 under the same mask, so on right-padded input
 // it starts, from zero state, at each sequence's last real token.
+//
+// Two schedules compute this. The masked one runs every row at every step and keeps
+// padded rows' state with `where`: it takes any mask and is the reference. The packed
+// one (PyTorch's PackedSequence) takes right-padded masks only: it sorts the sequences
+// longest first, so the ones still running at step t are the first active[t] rows, and
+// computes only those — no work at all on padding. Both are generic ops; tests check
+// that they agree in value and gradient.
 template <class T>
 struct LSTMWeights {
   Tensor<T> weight_ih, weight_hh, bias_ih, bias_hh;
@@ -29,6 +37,20 @@ struct LSTMOutput {
   Tensor<T> h_n;     // (directions,B,H) as PyTorch: forward h at length−1, reverse h at position 0
   Tensor<T> c_n;     // (directions,B,H): the cell state at the same positions
 };
+
+// Where each real position of a right-padded batch goes when it is packed: time-major,
+// sequences sorted longest first (stable), so step t's rows are a contiguous block.
+struct PackedLayout {
+  std::size_t batch = 0, steps = 0;
+  std::vector<std::size_t> active;  // (T) sequences still running at step t
+  std::vector<std::size_t> offset;  // (T+1) first packed row of step t; offset[T] = real positions
+  Ids source;  // (N) packed row → row b·T + t of the input seen as (B·T, E)
+  Ids unpack;  // (B·T) padded position → 1 + its packed row, or 0 at padding (row 0 is zeros)
+  Ids last;    // (B) 1 + packed row of each sequence's last real position, 0 if it is empty
+  Ids first;   // (B) 1 + packed row of each sequence's position 0, 0 if it is empty
+};
+// The layout of `mask`, or nothing when some row has a real position after a padded one.
+std::optional<PackedLayout> packed_layout(const Mask& mask);
 
 template <class T>
 class LSTM : public Module<T> {
@@ -46,12 +68,15 @@ class LSTM : public Module<T> {
   LSTMWeights<T> reverse_weights;  // the same with "_reverse"; empty unless bidirectional
   std::size_t input_size, hidden_size;
   bool bidirectional;
+  bool packed = true;  // use the packed schedule when the mask is right-padded; false: always masked
+
 
  private:
   struct Run {
     Tensor<T> states, h, c;  // (B,T,H), (B,H), (B,H)
   };
-  Run run(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask, bool reverse) const;
+  Run run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask, bool reverse) const;
+  Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
   LSTMWeights<T> make_weights(const std::string& suffix, std::mt19937_64& rng);
 };
 

@@ -45,11 +45,12 @@ tg::LSTMOutput<double> forward_backward(const tg::LSTM<double>& lstm, const Tens
   return out;
 }
 
-void check_gradients(bool bidirectional) {
+void check_gradients(bool bidirectional, bool packed) {
   std::mt19937_64 rng(11);
   tg::LSTM<double> lstm(3, 2, rng, bidirectional);
-  Tensor<double> x = random_input({2, 3, 3}, 12);
-  const tg::Ids lengths = {3, 2};  // the second sequence has one padded position
+  lstm.packed = packed;
+  Tensor<double> x = random_input({3, 3, 3}, 12);
+  const tg::Ids lengths = {2, 3, 1};  // unsorted, with padded positions
   std::vector<Tensor<double>> wrt = lstm.parameters();
   wrt.push_back(x);
   const auto report = tg::gradcheck([&] { return all_outputs(lstm.forward(x, lengths)); }, wrt);
@@ -112,12 +113,52 @@ TEST_CASE("lstm: two steps match the gate equations worked by hand (E = H = 1)")
   CHECK(out.c_n.value()(0, 0, 0) == doctest::Approx(0.17613189845456662).epsilon(1e-14));
 }
 
-TEST_CASE("lstm: unidirectional gradient matches central differences, with padding") {
-  check_gradients(false);
+TEST_CASE("lstm: unidirectional gradient matches central differences, with padding, both schedules") {
+  check_gradients(false, true);
+  check_gradients(false, false);
 }
 
-TEST_CASE("lstm: bidirectional gradient matches central differences, with padding") {
-  check_gradients(true);
+TEST_CASE("lstm: bidirectional gradient matches central differences, with padding, both schedules") {
+  check_gradients(true, true);
+  check_gradients(true, false);
+}
+
+TEST_CASE("lstm: the packed schedule gives the masked schedule's values and gradients") {
+  for (bool bidirectional : {false, true}) {
+    CAPTURE(bidirectional);
+    std::mt19937_64 rng(8);
+    tg::LSTM<double> lstm(4, 3, rng, bidirectional);
+    const Tensor<double> x = random_input({6, 7, 4}, 71);
+    const tg::Ids lengths = {3, 7, 0, 5, 3, 1};  // unsorted, a tie, an empty sequence, T = 7
+    auto run = [&](bool packed) {
+      lstm.packed = packed;
+      lstm.zero_grad();
+      x.node().has_grad = false;
+      const auto out = forward_backward(lstm, x, lengths);
+      std::vector<Array<double>> grads{x.grad()};
+      for (const auto& p : lstm.parameters()) grads.push_back(p.grad());
+      return std::pair{out, grads};
+    };
+    const auto [masked, masked_grads] = run(false);
+    const auto [packed, packed_grads] = run(true);
+    CHECK(max_abs_diff(masked.states.value(), packed.states.value()) <= 1e-14);
+    CHECK(max_abs_diff(masked.h_n.value(), packed.h_n.value()) <= 1e-14);
+    CHECK(max_abs_diff(masked.c_n.value(), packed.c_n.value()) <= 1e-14);
+    for (std::size_t i = 0; i < masked_grads.size(); ++i) CHECK(max_abs_diff(masked_grads[i], packed_grads[i]) <= 1e-13);
+  }
+}
+
+TEST_CASE("lstm: packed layout sorts longest first and rejects masks with holes") {
+  const auto layout = tg::packed_layout(tg::sequence_mask(tg::Ids{1, 3, 2}, 4));
+  REQUIRE(layout.has_value());
+  CHECK(layout->active == std::vector<std::size_t>{3, 2, 1, 0});
+  CHECK(layout->offset == std::vector<std::size_t>{0, 3, 5, 6, 6});
+  // Step 0 takes rows 1, 2, 0 (longest first); step 1 rows 1, 2; step 2 row 1.
+  CHECK(layout->source == tg::Ids{4, 8, 0, 5, 9, 6});
+  CHECK(layout->last == tg::Ids{3, 6, 5});
+  CHECK(layout->first == tg::Ids{3, 1, 2});
+  const tg::Mask holey = {{true, false, true}};
+  CHECK_FALSE(tg::packed_layout(holey).has_value());
 }
 
 TEST_CASE("lstm: padding to T or to T+5 gives the same states and final state") {
