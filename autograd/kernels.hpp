@@ -1,13 +1,91 @@
-// Reduction kernels over one axis of a dynamic-rank array, as plain loops.
+// Elementwise and reduction kernels over dynamic-rank arrays, as plain loops.
 // xtensor 0.24.3's immediate reducers fail on xarray ("cannot change the number of
-// dimensions of xtensor") and its lazy axis reducers are ~7x slower than a loop.
+// dimensions of xtensor"), its lazy axis reducers are ~7x slower than a loop, and it
+// assigns an xarray from a binary expression through its strided (unvectorised) loop
+// even when the shapes agree. Transcendentals (exp, tanh, …) stay with xtensor: its
+// xsimd versions are what makes them fast.
 #pragma once
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "autograd/array.hpp"
 
 namespace tg {
+
+// result[i] = f(a[i]) as one loop the compiler vectorises.
+template <class T, class F>
+Array<T> map(const Array<T>& a, F f) {
+  Array<T> r = xt::empty<T>(a.shape());
+  const T* pa = a.data();
+  T* pr = r.data();
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) pr[i] = f(pa[i]);
+  return r;
+}
+
+// result[i] = f(a[i], b[i]) for two arrays of one shape.
+template <class T, class F>
+Array<T> zip_same(const Array<T>& a, const Array<T>& b, F f) {
+  Array<T> r = xt::empty<T>(a.shape());
+  const T *pa = a.data(), *pb = b.data();
+  T* pr = r.data();
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) pr[i] = f(pa[i], pb[i]);
+  return r;
+}
+
+// Element strides of x when it is broadcast to `shape` (NumPy rules: axes aligned on
+// the right; an axis x lacks or has as 1 is read with stride 0).
+template <class S>
+std::vector<std::size_t> broadcast_strides(const S& x_shape, const Shape& shape) {
+  std::vector<std::size_t> strides(shape.size(), 0);
+  std::size_t stride = 1;
+  for (std::size_t k = x_shape.size(); k-- > 0;) {
+    const std::size_t axis = shape.size() - x_shape.size() + k;
+    if (x_shape[k] != 1) strides[axis] = stride;
+    stride *= x_shape[k];
+  }
+  return strides;
+}
+
+// result = f(a, b) broadcast to `shape` (already checked): the last axis is the inner
+// loop, the others an odometer; a same-shaped pair is one flat loop.
+template <class T, class F>
+Array<T> zip(const Array<T>& a, const Array<T>& b, const Shape& shape, F f) {
+  if (std::equal(a.shape().begin(), a.shape().end(), shape.begin(), shape.end()) &&
+      std::equal(b.shape().begin(), b.shape().end(), shape.begin(), shape.end()))
+    return zip_same(a, b, f);
+  Array<T> r = xt::empty<T>(shape);
+  if (r.size() == 0) return r;
+  const std::size_t rank = shape.size(), inner = rank ? shape[rank - 1] : 1;
+  const auto sa = broadcast_strides(a.shape(), shape), sb = broadcast_strides(b.shape(), shape);
+  const bool ia = rank && sa[rank - 1], ib = rank && sb[rank - 1];  // stride 1 or 0 on the last axis
+  std::vector<std::size_t> index(rank, 0);
+  std::size_t oa = 0, ob = 0;
+  for (T* out = r.data(); out < r.data() + r.size(); out += inner) {
+    const T *pa = a.data() + oa, *pb = b.data() + ob;
+    if (ia && ib) for (std::size_t i = 0; i < inner; ++i) out[i] = f(pa[i], pb[i]);
+    else if (ia) for (std::size_t i = 0; i < inner; ++i) out[i] = f(pa[i], *pb);
+    else if (ib) for (std::size_t i = 0; i < inner; ++i) out[i] = f(*pa, pb[i]);
+    else std::fill_n(out, inner, f(*pa, *pb));
+    for (std::size_t k = rank ? rank - 1 : 0; k-- > 0;) {  // the odometer over the outer axes
+      oa += sa[k];
+      ob += sb[k];
+      if (++index[k] < shape[k]) break;
+      oa -= sa[k] * shape[k];
+      ob -= sb[k] * shape[k];
+      index[k] = 0;
+    }
+  }
+  return r;
+}
+
+// acc += x for two arrays of one shape.
+template <class T>
+void add_into(Array<T>& acc, const Array<T>& x) {
+  T* pa = acc.data();
+  const T* px = x.data();
+  for (std::size_t i = 0, n = acc.size(); i < n; ++i) pa[i] += px[i];
+}
 
 // Views x as (outer, n, inner) around `axis` and folds the n axis with op(acc, v).
 template <class T, class Op>

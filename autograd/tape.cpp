@@ -86,6 +86,16 @@ template <class T>
 Array<T>& BackwardContext<T>::gradient_buffer(std::size_t i) const {
   return Tensor<T>(node.inputs[i]).mutable_grad();
 }
+template <class T>
+Array<T>& BackwardContext<T>::gradient_target(std::size_t i, bool& fresh) const {
+  Node<T>& in = *node.inputs[i];
+  fresh = !in.has_grad;
+  if (fresh) {
+    if (!shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
+    in.has_grad = true;
+  }
+  return in.grad;
+}
 
 // ---- Tape ------------------------------------------------------------------
 

@@ -7,10 +7,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autograd/array.hpp"
 #include "autograd/error.hpp"
+#include "autograd/kernels.hpp"
 
 namespace tg {
 
@@ -47,6 +49,10 @@ struct BackwardContext {
   // region of the input (slice, select): they add into that region's view, whose shape
   // is fixed, instead of building and adding a mostly-zero array of the input's size.
   Array<T>& gradient_buffer(std::size_t i) const;
+  // Input i's gradient buffer for an op that writes its whole contribution in place (a
+  // gemm with β): `fresh` says nothing has arrived yet, so the contents are to be
+  // overwritten (β = 0) rather than added to (β = 1). Saves a temporary and a pass.
+  Array<T>& gradient_target(std::size_t i, bool& fresh) const;
 };
 
 template <class T>
@@ -122,6 +128,8 @@ void BackwardContext<T>::accumulate(std::size_t i, E&& g) const {
   if (!in.has_grad) {
     in.grad = std::forward<E>(g);
     in.has_grad = true;
+  } else if constexpr (std::is_same_v<std::remove_cvref_t<E>, Array<T>>) {
+    add_into(in.grad, g);
   } else {
     in.grad += g;
   }
@@ -132,7 +140,8 @@ template <class E>
 void BackwardContext<T>::accumulate_sum_to(std::size_t i, E&& g) const {
   if (!needs_grad(i)) return;
   const auto& s = input(i).shape();
-  accumulate(i, sum_to<T>(Array<T>(std::forward<E>(g)), Shape(s.begin(), s.end())));
+  if (shapes_equal(g.shape(), s)) accumulate(i, std::forward<E>(g));
+  else accumulate(i, sum_to<T>(Array<T>(std::forward<E>(g)), Shape(s.begin(), s.end())));
 }
 
 }  // namespace tg

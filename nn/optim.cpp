@@ -124,28 +124,50 @@ void Adam<T>::step() {
     if (!p.has_grad()) continue;  // Note [Parameters without a gradient]
     State& s = state_[i];
     if (s.step++ == 0) s.exp_avg = s.exp_avg_sq = xt::zeros<T>(p.shape());
-    Array<T>& w = p.mutable_value();
-    Array<T> g = p.grad();
-    if (o.weight_decay != 0 && o.decoupled_weight_decay) w *= T(1 - lr * o.weight_decay);
-    else if (o.weight_decay != 0) g += T(o.weight_decay) * w;
-    s.exp_avg = T(o.beta1) * s.exp_avg + T(1 - o.beta1) * g;
-    s.exp_avg_sq = T(o.beta2) * s.exp_avg_sq + T(1 - o.beta2) * g * g;
     const double t = static_cast<double>(s.step);
-    const double step_size = lr / (1 - std::pow(o.beta1, t));
-    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, t));
-    w -= T(step_size) * s.exp_avg / (xt::sqrt(s.exp_avg_sq) / T(bias_correction2_sqrt) + T(o.eps));
+    const T step_size = T(lr / (1 - std::pow(o.beta1, t)));
+    const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));
+    const T decay = T(o.decoupled_weight_decay ? 0 : o.weight_decay);
+    const T shrink = T(o.decoupled_weight_decay ? 1 - lr * o.weight_decay : 1);
+    const T beta1 = T(o.beta1), beta2 = T(o.beta2), eps = T(o.eps);
+    const T one_minus_beta1 = T(1 - o.beta1), one_minus_beta2 = T(1 - o.beta2);  // rounded once, from double
+    T *w = p.mutable_value().data(), *m = s.exp_avg.data(), *v = s.exp_avg_sq.data();
+    const T* grad = p.grad().data();
+    // One pass over the parameter, in PyTorch's order of operations.
+    for (std::size_t k = 0, n = p.size(); k < n; ++k) {
+      w[k] *= shrink;
+      const T g = decay != T(0) ? grad[k] + decay * w[k] : grad[k];
+      m[k] = beta1 * m[k] + one_minus_beta1 * g;
+      v[k] = beta2 * v[k] + one_minus_beta2 * g * g;
+      w[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias_correction2_sqrt + eps);
+    }
   }
 }
 
 // ---- clip_grad_norm ---------------------------------------------------------
+
+namespace {
+// Σ x² in double, in eight independent lanes so that the loop vectorises.
+template <class T>
+double sum_of_squares(const Array<T>& x) {
+  double lanes[8] = {};
+  const T* p = x.data();
+  const std::size_t n = x.size(), body = n - n % 8;
+  for (std::size_t i = 0; i < body; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) lanes[k] += double(p[i + k]) * double(p[i + k]);
+  double total = 0;
+  for (std::size_t i = body; i < n; ++i) total += double(p[i]) * double(p[i]);
+  for (double lane : lanes) total += lane;
+  return total;
+}
+}  // namespace
 
 template <class T>
 T clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
   if (!(max_norm > 0)) throw Error(fmt::format("clip_grad_norm: max_norm = {} (expected > 0)", max_norm));
   double sum_sq = 0;
   for (const auto& p : params)
-    if (p.has_grad())
-      for (T g : p.grad()) sum_sq += static_cast<double>(g) * static_cast<double>(g);
+    if (p.has_grad()) sum_sq += sum_of_squares(p.grad());
   const double norm = std::sqrt(sum_sq);
   const double scale = max_norm / (norm + 1e-6);
   if (std::isfinite(norm) && scale < 1)

@@ -20,11 +20,12 @@ void check_input(const char* layer, const Tensor<T>& states, const Mask& mask) {
                             shape_str(states.shape()), shape_str(mask.shape())));
 }
 
-// s = Σ_t α_t h_t: states (B,T,D), alpha (B,T) → (B,D).
+// s = Σ_t α_t h_t: states (B,T,D), alpha (B,T) → (B,D), as one (1,T)·(T,D) product per
+// sequence (bmm) rather than a (B,T,D) temporary and a sum.
 template <class T>
 Tensor<T> weighted_sum(const Tensor<T>& states, const Tensor<T>& alpha) {
-  const Tensor<T> a = reshape(alpha, {alpha.shape()[0], alpha.shape()[1], 1});
-  return sum(states * a, 1);
+  const std::size_t B = states.shape()[0], steps = states.shape()[1], D = states.shape()[2];
+  return reshape(bmm(reshape(alpha, {B, 1, steps}), states), {B, D});
 }
 
 // (B,T) one-hot at each row's last real position (first when `first`); all zero for a
@@ -57,8 +58,10 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
   if (states.shape()[2] != proj.in_features)
     throw Error(fmt::format("AttentionPooling({}): states {} do not end in {}", proj.in_features,
                             shape_str(states.shape()), proj.in_features));
+  const std::size_t B = states.shape()[0], steps = states.shape()[1], D = states.shape()[2];
   const Tensor<T> u = tanh(proj.forward(states));  // (B,T,D)
-  const Tensor<T> e = sum(u * context, 2);          // (B,T)
+  // e_t = u_tᵀ u_w for every position at once: (B·T,D)·(D,1).
+  const Tensor<T> e = reshape(matmul(reshape(u, {B * steps, D}), reshape(context, {D, 1})), {B, steps});
   // −∞ at padding: softmax gives it exactly 0, and masked_fill passes it no gradient.
   const Mask padding = !mask;
   const Tensor<T> alpha = softmax(masked_fill(e, padding, -std::numeric_limits<T>::infinity()), 1);

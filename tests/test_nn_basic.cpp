@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <xtensor/xview.hpp>
+
 #include "autograd/autograd.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"

@@ -98,6 +98,8 @@ std::vector<OpCase> linalg_cases() {
   const A m{{1, -1}, {0, 2}, {0.5, 1}};
   return {
       {"matmul: (2,3) · (3,2)", binary(tg::matmul), {a, m}, A{{2.5, 6}, {7, 12}}},
+      {"matmul_transposed: (2,3) · (2,3)ᵀ is the matmul above", binary(tg::matmul_transposed),
+       {a, A{{1, 0, 0.5}, {-1, 2, 1}}}, A{{2.5, 6}, {7, 12}}},
       // Batch 0 is the matmul above; batch 1: (1,0,−1)·cols = (−4,−4), (2,1,0)·cols = (5,8).
       {"bmm: (2,2,3) · (2,3,2)", binary(tg::bmm),
        {A{{{1, 2, 3}, {4, 5, 6}}, {{1, 0, -1}, {2, 1, 0}}}, A{{{1, -1}, {0, 2}, {0.5, 1}}, {{1, 2}, {3, 4}, {5, 6}}}},

@@ -1,15 +1,24 @@
 // Elementwise ops. Binary ops broadcast as NumPy does; their backward sums each
 // gradient back to its input's shape (BackwardContext::accumulate_sum_to).
+#include <functional>
+
 #include <xtensor/xmath.hpp>
 
+#include "autograd/kernels.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
 
 namespace {
 template <class T>
-void check_broadcast(const char* op, const char* symbol, const Tensor<T>& a, const Tensor<T>& b) {
-  detail::broadcast_shape(op, symbol, detail::to_shape(a.shape()), detail::to_shape(b.shape()));
+Shape check_broadcast(const char* op, const char* symbol, const Tensor<T>& a, const Tensor<T>& b) {
+  return detail::broadcast_shape(op, symbol, detail::to_shape(a.shape()), detail::to_shape(b.shape()));
+}
+
+// f(grad, x) where x may be broadcast to grad's shape.
+template <class T, class F>
+Array<T> zip_grad(const Array<T>& grad, const Array<T>& x, F f) {
+  return zip(grad, x, detail::to_shape(grad.shape()), f);
 }
 }  // namespace
 
@@ -17,8 +26,8 @@ void check_broadcast(const char* op, const char* symbol, const Tensor<T>& a, con
 //   da += grad        db += grad        (each summed to its input's shape)
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast("add", "+", a, b);
-  return record<T>("add", a.value() + b.value(), {a, b}, [](const BackwardContext<T>& c) {
+  const Shape shape = check_broadcast("add", "+", a, b);
+  return record<T>("add", zip(a.value(), b.value(), shape, std::plus<T>()), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad());
     c.accumulate_sum_to(1, c.grad());
   });
@@ -28,10 +37,10 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 //   da += grad        db += −grad
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast("sub", "-", a, b);
-  return record<T>("sub", a.value() - b.value(), {a, b}, [](const BackwardContext<T>& c) {
+  const Shape shape = check_broadcast("sub", "-", a, b);
+  return record<T>("sub", zip(a.value(), b.value(), shape, std::minus<T>()), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad());
-    c.accumulate_sum_to(1, -c.grad());
+    if (c.needs_grad(1)) c.accumulate_sum_to(1, map(c.grad(), std::negate<T>()));
   });
 }
 
@@ -39,10 +48,10 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 //   da += grad ⊙ b    db += grad ⊙ a
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast("mul", "*", a, b);
-  return record<T>("mul", a.value() * b.value(), {a, b}, [](const BackwardContext<T>& c) {
-    c.accumulate_sum_to(0, c.grad() * c.input(1));
-    c.accumulate_sum_to(1, c.grad() * c.input(0));
+  const Shape shape = check_broadcast("mul", "*", a, b);
+  return record<T>("mul", zip(a.value(), b.value(), shape, std::multiplies<T>()), {a, b}, [](const BackwardContext<T>& c) {
+    if (c.needs_grad(0)) c.accumulate_sum_to(0, zip_grad(c.grad(), c.input(1), std::multiplies<T>()));
+    if (c.needs_grad(1)) c.accumulate_sum_to(1, zip_grad(c.grad(), c.input(0), std::multiplies<T>()));
   });
 }
 
@@ -50,8 +59,8 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 //   da += grad / b    db += −grad ⊙ a / b² = −grad ⊙ result / b
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast("div", "/", a, b);
-  return record<T>("div", a.value() / b.value(), {a, b}, [](const BackwardContext<T>& c) {
+  const Shape shape = check_broadcast("div", "/", a, b);
+  return record<T>("div", zip(a.value(), b.value(), shape, std::divides<T>()), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad() / c.input(1));
     c.accumulate_sum_to(1, -c.grad() * c.result() / c.input(1));
   });
@@ -99,7 +108,7 @@ Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
   return record<T>("exp", xt::exp(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad() * c.result());
+    c.accumulate(0, zip_same(c.grad(), c.result(), std::multiplies<T>()));
   });
 }
 
@@ -117,7 +126,7 @@ Tensor<T> log(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
   return record<T>("tanh", xt::tanh(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad() * (T(1) - c.result() * c.result()));
+    c.accumulate(0, zip_same(c.grad(), c.result(), [](T g, T r) { return g * (T(1) - r * r); }));
   });
 }
 
@@ -126,7 +135,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
   return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-x.value())), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad() * c.result() * (T(1) - c.result()));
+    c.accumulate(0, zip_same(c.grad(), c.result(), [](T g, T r) { return g * r * (T(1) - r); }));
   });
 }
 

@@ -33,14 +33,14 @@ Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
     std::copy_n(table.value().data() + id * width, width, r.data() + i * width);
   }
   return record<T>("gather", std::move(r), {table}, [ids](const BackwardContext<T>& c) {
+    if (!c.needs_grad(0)) return;
     const std::size_t w = c.input(0).shape()[1];
-    Array<T> d = xt::zeros<T>(c.input(0).shape());
+    T* d = c.gradient_buffer(0).data();  // added in place: an embedding table's gradient is large
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const T* g = c.grad().data() + i * w;
-      T* row = d.data() + ids.data()[i] * w;
+      T* row = d + ids.data()[i] * w;
       for (std::size_t k = 0; k < w; ++k) row[k] += g[k];
     }
-    c.accumulate(0, std::move(d));
   });
 }
 

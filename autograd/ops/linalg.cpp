@@ -1,14 +1,62 @@
-// Matrix products and shape ops. matmul goes through xt::linalg::dot, which is one
-// BLAS gemm call; transposed operands are passed to BLAS as flags, not copied.
+// Matrix products and shape ops. Every product is BLAS gemm calls on the raw buffers:
+// a transposed operand is a flag, not a copy, and each backward gemm writes straight
+// into the input's gradient buffer (β = 1 once something is there).
 #include <numeric>
 
-#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor-blas/xlinalg.hpp>  // declares cblas_?gemm (via xflens); <cblas.h> would clash
 #include <xtensor/xmanipulation.hpp>
-#include <xtensor/xview.hpp>
 
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
+
+namespace {
+void blas_gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta,
+               float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
+              b, ldb, beta, c, n);
+}
+void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
+               double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
+              ldb, beta, c, n);
+}
+
+// out = op(a)·op(b) + β·out, out (m,n) contiguous; a and b row-major with cols_a and
+// cols_b columns as stored, op transposing when asked; k is the summed dimension.
+template <class T>
+void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out, std::size_t m,
+          std::size_t n, std::size_t k, T beta) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum: BLAS may leave out untouched
+    if (beta == T(0)) std::fill_n(out, m * n, T(0));
+    return;
+  }
+  blas_gemm(ta, tb, int(m), int(n), int(k), a, int(cols_a), b, int(cols_b), beta, out);
+}
+
+// The same for 2-D arrays; out already has its (m,n) shape.
+template <class T>
+void gemm(const Array<T>& a, bool ta, const Array<T>& b, bool tb, Array<T>& out, T beta) {
+  gemm(a.data(), a.shape()[1], ta, b.data(), b.shape()[1], tb, out.data(), out.shape()[0], out.shape()[1],
+       ta ? a.shape()[0] : a.shape()[1], beta);
+}
+
+// Backward of a · op(b), op transposing b when transposed_b (see the two ops below).
+template <class T>
+void matmul_backward(const BackwardContext<T>& c, bool transposed_b) {
+  bool fresh = false;
+  if (c.needs_grad(0)) {
+    Array<T>& da = c.gradient_target(0, fresh);
+    gemm(c.grad(), false, c.input(1), !transposed_b, da, fresh ? T(0) : T(1));
+  }
+  if (c.needs_grad(1)) {
+    Array<T>& db = c.gradient_target(1, fresh);
+    if (transposed_b) gemm(c.grad(), true, c.input(0), false, db, fresh ? T(0) : T(1));
+    else gemm(c.input(0), true, c.grad(), false, db, fresh ? T(0) : T(1));
+  }
+}
+}  // namespace
 
 // matmul: result = a · b                  a (M,K), b (K,N) → (M,N)
 //   da += grad · bᵀ
@@ -17,26 +65,24 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   if (a.dim() != 2 || b.dim() != 2 || a.shape()[1] != b.shape()[0])
     throw Error(fmt::format("matmul: {} · {}", shape_str(a.shape()), shape_str(b.shape())));
-  return record<T>("matmul", xt::linalg::dot(a.value(), b.value()), {a, b}, [](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) c.accumulate(0, xt::linalg::dot(c.grad(), xt::transpose(c.input(1))));
-    if (c.needs_grad(1)) c.accumulate(1, xt::linalg::dot(xt::transpose(c.input(0)), c.grad()));
-  });
+  Array<T> r = xt::empty<T>({a.shape()[0], b.shape()[1]});
+  gemm(a.value(), false, b.value(), false, r, T(0));
+  return record<T>("matmul", std::move(r), {a, b}, [](const BackwardContext<T>& c) { matmul_backward(c, false); });
 }
 
-namespace {
-// One gemm per batch entry: result[i] = op(a[i]) · op(b[i]).
-template <class T, class FA, class FB>
-Array<T> batched_dot(const Array<T>& a, const Array<T>& b, FA op_a, FB op_b) {
-  std::vector<Array<T>> parts;
-  for (std::size_t i = 0; i < a.shape()[0]; ++i) {
-    Array<T> ai = xt::view(a, i), bi = xt::view(b, i);
-    parts.push_back(xt::linalg::dot(op_a(ai), op_b(bi)));
-  }
-  Array<T> out = xt::empty<T>({a.shape()[0], parts[0].shape()[0], parts[0].shape()[1]});
-  for (std::size_t i = 0; i < parts.size(); ++i) xt::view(out, i) = parts[i];
-  return out;
+// matmul_transposed: result = a · bᵀ     a (M,K), b (N,K) → (M,N)     (PyTorch's F.linear)
+//   da += grad · b
+//   db += gradᵀ · a
+// matmul(a, transpose(b)) without the two copies of b: layers store weights as (out, in).
+template <class T>
+Tensor<T> matmul_transposed(const Tensor<T>& a, const Tensor<T>& b) {
+  if (a.dim() != 2 || b.dim() != 2 || a.shape()[1] != b.shape()[1])
+    throw Error(fmt::format("matmul_transposed: {} · {}ᵀ", shape_str(a.shape()), shape_str(b.shape())));
+  Array<T> r = xt::empty<T>({a.shape()[0], b.shape()[0]});
+  gemm(a.value(), false, b.value(), true, r, T(0));
+  return record<T>("matmul_transposed", std::move(r), {a, b},
+                   [](const BackwardContext<T>& c) { matmul_backward(c, true); });
 }
-}  // namespace
 
 // bmm: result[i] = a[i] · b[i]           a (B,M,K), b (B,K,N) → (B,M,N)
 //   da[i] += grad[i] · b[i]ᵀ
@@ -46,13 +92,25 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
   if (a.dim() != 3 || b.dim() != 3 || a.shape()[0] != b.shape()[0] || a.shape()[2] != b.shape()[1] ||
       a.shape()[0] == 0)
     throw Error(fmt::format("bmm: {} · {}", shape_str(a.shape()), shape_str(b.shape())));
-  auto same = [](const Array<T>& m) -> const Array<T>& { return m; };
-  auto trans = [](const Array<T>& m) { return Array<T>(xt::transpose(m)); };
-  return record<T>("bmm", batched_dot(a.value(), b.value(), same, same), {a, b},
-                   [same, trans](const BackwardContext<T>& c) {
-                     if (c.needs_grad(0)) c.accumulate(0, batched_dot(c.grad(), c.input(1), same, trans));
-                     if (c.needs_grad(1)) c.accumulate(1, batched_dot(c.input(0), c.grad(), trans, same));
-                   });
+  const std::size_t B = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  Array<T> r = xt::empty<T>({B, M, N});
+  for (std::size_t i = 0; i < B; ++i)
+    gemm(a.value().data() + i * M * K, K, false, b.value().data() + i * K * N, N, false, r.data() + i * M * N, M, N,
+         K, T(0));
+  return record<T>("bmm", std::move(r), {a, b}, [B, M, K, N](const BackwardContext<T>& c) {
+    const T *g = c.grad().data(), *av = c.input(0).data(), *bv = c.input(1).data();
+    bool fresh = false;
+    if (c.needs_grad(0)) {
+      T* da = c.gradient_target(0, fresh).data();
+      for (std::size_t i = 0; i < B; ++i)
+        gemm(g + i * M * N, N, false, bv + i * K * N, N, true, da + i * M * K, M, K, N, fresh ? T(0) : T(1));
+    }
+    if (c.needs_grad(1)) {
+      T* db = c.gradient_target(1, fresh).data();
+      for (std::size_t i = 0; i < B; ++i)
+        gemm(av + i * M * K, K, true, g + i * M * N, N, false, db + i * K * N, K, N, M, fresh ? T(0) : T(1));
+    }
+  });
 }
 
 // transpose: result = x with its axes permuted: result.shape[k] = x.shape[perm[k]]
@@ -98,6 +156,7 @@ Tensor<T> reshape(const Tensor<T>& x, Shape shape) {
 
 #define TG_INSTANTIATE(T)                                                     \
   template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);              \
+  template Tensor<T> matmul_transposed(const Tensor<T>&, const Tensor<T>&);   \
   template Tensor<T> bmm(const Tensor<T>&, const Tensor<T>&);                 \
   template Tensor<T> transpose(const Tensor<T>&, std::vector<std::size_t>);   \
   template Tensor<T> transpose(const Tensor<T>&);                             \
