@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <ostream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
@@ -76,6 +77,11 @@ T Tensor<T>::item() const {
 
 template <class T>
 const Array<T>& BackwardContext<T>::grad() const { return node.grad; }
+template <class T>
+Array<T> BackwardContext<T>::take_grad() const {
+  if (retain_grad) return node.grad;
+  return std::move(const_cast<Node<T>&>(node).grad);  // the tape owns the node; its gradient is dead after this op
+}
 template <class T>
 const Array<T>& BackwardContext<T>::result() const { return node.value; }
 template <class T>
@@ -184,8 +190,10 @@ void Tape<T>::backward(const Tensor<T>& loss) {
   for (std::size_t i = root.index + 1; i-- > 0;) {
     Node<T>& n = *nodes_[i];
     if (!n.backward || !n.has_grad) continue;
-    n.backward(BackwardContext<T>{n});
+    const bool retain = retain_grads || trace;
+    n.backward(BackwardContext<T>{n, retain});
     if (trace) trace_node(n);
+    if (!retain) n.grad = Array<T>();  // dead from here on: give the memory back now
     if (check_finite)
       for (std::size_t k = 0; k < n.inputs.size(); ++k)
         if (n.inputs[k]->has_grad && !all_finite(n.inputs[k]->grad))
@@ -224,7 +232,10 @@ Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
     node->backward = std::move(backward);
     tape->push(node);
   }
-  if (tape && tape->check_finite && !all_finite(node->value))
+  // masked_fill writes its fill value on purpose (−∞ before a softmax gives padding exactly
+  // zero attention); any other non-finite value in its output was in its input, whose op
+  // was checked already. So anomaly mode never blames it.
+  if (tape && tape->check_finite && std::string_view(op) != "masked_fill" && !all_finite(node->value))
     throw Error(fmt::format("check-finite: {} ({}, inputs {}) produced a non-finite value", op,
                             node->requires_grad ? fmt::format("tape #{}", node->index) : "not recorded",
                             input_shapes(*node)));

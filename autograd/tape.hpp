@@ -20,7 +20,7 @@ class Tape {
 
   // Seeds dL/dloss = 1 and runs every recorded backward in reverse creation order.
   // Leaves accumulate into their gradient; intermediates' gradients are reset first,
-  // then stay readable while this tape lives.
+  // then stay readable while this tape lives (unless retain_grads is off).
   void backward(const Tensor<T>& loss);
 
   std::size_t size() const { return nodes_.size(); }
@@ -31,6 +31,11 @@ class Tape {
   std::ostream* trace = nullptr;
   // Anomaly mode: stop at the first op whose output or gradient is not finite.
   bool check_finite = false;
+  // Intermediates keep their gradient after backward, for inspection (the default). Off
+  // (as PyTorch, which keeps only leaves'): each op may reuse its gradient's buffer for
+  // an input's and frees it afterwards, which saves a copy per op and memory. Training
+  // turns it off; leaves (parameters, inputs) keep their gradients either way.
+  bool retain_grads = true;
 
   // Used by record(): appends a node, registering its leaf inputs first.
   void push(const std::shared_ptr<Node<T>>& node);

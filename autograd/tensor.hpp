@@ -33,8 +33,16 @@ struct Node;
 template <class T>
 struct BackwardContext {
   const Node<T>& node;
+  bool retain_grad = true;  // false: this op's gradient is dead after its backward (Tape::retain_grads)
 
   const Array<T>& grad() const;
+  // grad itself, handed on without a copy when it is not retained: for ops that pass it
+  // on unchanged (add, reshape). Call it last: grad() is empty afterwards.
+  Array<T> take_grad() const;
+  // f(grad, x) elementwise, x of grad's shape; written over grad's own buffer when it is
+  // not retained (one temporary less), so like take_grad it must be grad's last use.
+  template <class F>
+  Array<T> grad_zip(const Array<T>& x, F f) const;
   const Array<T>& result() const;
   const Array<T>& input(std::size_t i) const;
   // False when input i needs no gradient (a constant): its backward work can be skipped.
@@ -117,6 +125,17 @@ bool shapes_equal(const S1& a, const S2& b) {
 // has `shape`: the backward of every broadcasting op goes through here.
 template <class T>
 Array<T> sum_to(Array<T> g, const Shape& shape);
+
+template <class T>
+template <class F>
+Array<T> BackwardContext<T>::grad_zip(const Array<T>& x, F f) const {
+  if (retain_grad) return zip_same(node.grad, x, f);
+  Array<T> g = take_grad();
+  T* pg = g.data();
+  const T* px = x.data();
+  for (std::size_t k = 0, n = g.size(); k < n; ++k) pg[k] = f(pg[k], px[k]);
+  return g;
+}
 
 template <class T>
 template <class E>

@@ -89,6 +89,26 @@ TEST_CASE("tape: intermediate gradients are readable after backward and reset by
   CHECK(x.grad() == A{16, 32}); // ... a leaf accumulates
 }
 
+TEST_CASE("tape: retain_grads off gives the leaves the same gradients and frees the intermediates") {
+  // Every op that reuses its gradient's buffer when it may: add, sub, reshape, tanh,
+  // sigmoid, exp, mul (same shape and broadcast), with a tensor used twice.
+  const A x0{{0.5, -1, 2}, {1.5, 0.25, -0.75}}, w0{0.3, -0.2, 0.7};
+  auto run = [&](bool retain) {
+    Td x(x0, true), w(w0, true);
+    tg::Tape<double> tape;
+    tape.retain_grads = retain;
+    const Td h = tg::tanh(x * w) + tg::sigmoid(x) - tg::exp(x * 0.5);
+    const Td y = tg::reshape(h * x, {3, 2});
+    tape.backward(tg::sum(y * y + y));
+    if (!retain) CHECK(h.node().grad.dimension() == 0);  // freed after its backward ran
+    return std::pair{x.grad(), w.grad()};
+  };
+  const auto [x_kept, w_kept] = run(true);
+  const auto [x_freed, w_freed] = run(false);
+  CHECK(x_kept == x_freed);
+  CHECK(w_kept == w_freed);
+}
+
 TEST_CASE("NoGrad: ops record nothing and their results need no gradient") {
   Td x(A{0.5, -1}, true);
   tg::Tape<double> tape;

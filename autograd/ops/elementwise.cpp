@@ -29,7 +29,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("add", "+", a, b);
   return record<T>("add", zip(a.value(), b.value(), shape, std::plus<T>()), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad());
-    c.accumulate_sum_to(1, c.grad());
+    c.accumulate_sum_to(1, c.take_grad());
   });
 }
 
@@ -51,7 +51,9 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("mul", "*", a, b);
   return record<T>("mul", zip(a.value(), b.value(), shape, std::multiplies<T>()), {a, b}, [](const BackwardContext<T>& c) {
     if (c.needs_grad(0)) c.accumulate_sum_to(0, zip_grad(c.grad(), c.input(1), std::multiplies<T>()));
-    if (c.needs_grad(1)) c.accumulate_sum_to(1, zip_grad(c.grad(), c.input(0), std::multiplies<T>()));
+    if (!c.needs_grad(1)) return;
+    if (shapes_equal(c.input(0).shape(), c.grad().shape())) c.accumulate_sum_to(1, c.grad_zip(c.input(0), std::multiplies<T>()));
+    else c.accumulate_sum_to(1, zip_grad(c.grad(), c.input(0), std::multiplies<T>()));
   });
 }
 
@@ -108,7 +110,7 @@ Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
   return record<T>("exp", xt::exp(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, zip_same(c.grad(), c.result(), std::multiplies<T>()));
+    c.accumulate(0, c.grad_zip(c.result(), std::multiplies<T>()));
   });
 }
 
@@ -126,7 +128,7 @@ Tensor<T> log(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
   return record<T>("tanh", xt::tanh(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, zip_same(c.grad(), c.result(), [](T g, T r) { return g * (T(1) - r * r); }));
+    c.accumulate(0, c.grad_zip(c.result(), [](T g, T r) { return g * (T(1) - r * r); }));
   });
 }
 
@@ -135,7 +137,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
   return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-x.value())), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, zip_same(c.grad(), c.result(), [](T g, T r) { return g * r * (T(1) - r); }));
+    c.accumulate(0, c.grad_zip(c.result(), [](T g, T r) { return g * r * (T(1) - r); }));
   });
 }
 

@@ -148,7 +148,7 @@ Tensor<T> reshape(const Tensor<T>& x, Shape shape) {
   Array<T> r = x.value();
   r.reshape(shape);
   return record<T>("reshape", std::move(r), {x}, [](const BackwardContext<T>& c) {
-    Array<T> g = c.grad();
+    Array<T> g = c.take_grad();
     g.reshape(c.input(0).shape());
     c.accumulate(0, std::move(g));
   });
