@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/array.hpp"
+#include "models/limits.hpp"  // kMaxBatchSize, kMaxSequenceLength
 
 namespace tg {
 
@@ -18,9 +19,6 @@ struct Batch {
   Ids labels;                     // (B) class ids
   std::vector<std::size_t> rows;  // (B) indices of the sequences in the dataset
 };
-
-inline constexpr std::size_t kMaxBatchSize = 1'000'000;
-inline constexpr std::size_t kMaxSequenceLength = 100'000;
 
 struct BatchOptions {
   std::size_t batch_size = 64;

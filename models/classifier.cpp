@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "models/limits.hpp"
+
 namespace tg {
 
 std::string_view pooling_name(PoolingKind kind) {
@@ -35,6 +37,11 @@ const ClassifierConfig& checked(const ClassifierConfig& c) {
   if (c.vocab_size < 2 || c.embedding_dim == 0 || c.hidden_size == 0 || c.classes < 2)
     throw Error(fmt::format("classifier: vocabulary {}, embedding {}, hidden {}, classes {} is not a model",
                             c.vocab_size, c.embedding_dim, c.hidden_size, c.classes));
+  try {
+    check_classifier_size(c);  // before a single weight is allocated
+  } catch (const Error& e) {
+    throw Error(fmt::format("classifier: {}", e.what()));
+  }
   return c;
 }
 }  // namespace
@@ -63,6 +70,11 @@ ClassifierOutput<T> SentimentClassifier<T>::forward(const Ids& ids, const Mask& 
   if (ids.dimension() != 2 || !shapes_equal(ids.shape(), mask.shape()))
     throw Error(fmt::format("classifier: ids {} and mask {} must both be (B,T)", shape_str(ids.shape()),
                             shape_str(mask.shape())));
+  try {  // Note [Resource limits]: refused before the first op allocates anything
+    check_batch_memory(config_, ids.shape()[0], ids.shape()[1], active_tape<T>() != nullptr);
+  } catch (const Error& e) {
+    throw Error(fmt::format("classifier: {}", e.what()));
+  }
   Tensor<T> x = embedding_dropout.forward(embedding.forward(ids));  // (B,T,E)
   LSTMOutput<T> states = lstm.forward(x, mask);                      // (B,T,D)
   Pooled<T> pooled = pooling->forward(states.states, mask);          // s (B,D), α (B,T)

@@ -171,6 +171,15 @@ std::string list_columns(const std::vector<std::string>& header) {
   return out;
 }
 
+// A header read as one column that holds semicolons or tabs is most likely a file
+// separated by them (Excel writes ';' where the decimal separator is a comma).
+std::string separator_hint(const std::vector<std::string>& header) {
+  if (header.size() != 1) return "";
+  if (header[0].find(';') != std::string::npos) return " (separated by semicolons? expected commas)";
+  if (header[0].find('\t') != std::string::npos) return " (separated by tabs? expected commas)";
+  return "";
+}
+
 }  // namespace
 
 std::string_view skip_bom(std::string_view text) {
@@ -180,18 +189,21 @@ std::string_view skip_bom(std::string_view text) {
 std::string quote_for_message(std::string_view value) {
   constexpr std::size_t kLimit = 60;
   std::string out = "\"";
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const auto c = static_cast<unsigned char>(value[i]);
-    if (i >= kLimit && (c & 0xC0) != 0x80) {  // cut only between UTF-8 characters
+  for (std::size_t i = 0, n = 1; i < value.size(); i += n) {  // one UTF-8 character (or bad byte) a step
+    if (i >= kLimit) {
       out += "...";
       break;
     }
-    if (c == '\n') out += "\\n";
+    const auto c = static_cast<unsigned char>(value[i]);
+    const std::size_t length = utf8_length(value, i);  // 0: not UTF-8, escaped so the message stays UTF-8
+    n = std::max<std::size_t>(length, 1);
+    if (value.substr(i).starts_with(kBom)) out += "\\ufeff";  // invisible, yet it makes a column name differ
+    else if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
     else if (c == '\t') out += "\\t";
     else if (c == '"' || c == '\\') out += {'\\', static_cast<char>(c)};
-    else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
-    else out += static_cast<char>(c);
+    else if (c < 0x20 || c == 0x7F || length == 0) out += fmt::format("\\x{:02x}", c);
+    else out.append(value.substr(i, n));
   }
   return out + "\"";
 }
@@ -199,8 +211,8 @@ std::string quote_for_message(std::string_view value) {
 std::size_t CsvTable::column(std::string_view name) const {
   const auto found = std::find(header.begin(), header.end(), name);
   if (found == header.end())
-    throw Error(fmt::format("{}:{}: no column {} in the header; its columns are {}", source, header_line,
-                            quote_for_message(name), list_columns(header)));
+    throw Error(fmt::format("{}:{}: no column {} in the header; its columns are {}{}", source, header_line,
+                            quote_for_message(name), list_columns(header), separator_hint(header)));
   const auto index = static_cast<std::size_t>(found - header.begin());
   const auto again = std::find(found + 1, header.end(), name);
   if (again != header.end())
@@ -210,6 +222,8 @@ std::size_t CsvTable::column(std::string_view name) const {
 }
 
 CsvTable parse_csv(std::string_view text, const std::string& source) {
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))  // what Excel's "Unicode text" writes
+    fail_at(source, 1, "a UTF-16 file (it starts with a UTF-16 byte-order mark); save it as UTF-8");
   const std::string_view body = skip_bom(text);
   check_encoding(body, source, text.size() - body.size());
   Parser parser(body, source);

@@ -45,8 +45,8 @@ void write_file(const std::filesystem::path& path, std::string_view content);
 // `text` with a leading UTF-8 byte-order mark removed.
 std::string_view skip_bom(std::string_view text);
 
-// `value` made safe to quote in an error message: in double quotes, control
-// characters escaped, cut after about 60 bytes.
+// `value` made safe to quote in an error message: in double quotes, control characters,
+// bytes that are not UTF-8 and byte-order marks (\ufeff) escaped, cut after about 60 bytes.
 std::string quote_for_message(std::string_view value);
 
 }  // namespace tg

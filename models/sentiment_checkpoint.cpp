@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -16,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "models/limits.hpp"
 #include "nn/checkpoint.hpp"
 
 namespace tg {
@@ -27,7 +29,6 @@ using nlohmann::ordered_json;
 
 constexpr std::string_view kFormat = "tapegrad sentiment checkpoint";
 constexpr int kFormatVersion = 1;
-constexpr std::size_t kMaxWidth = 1 << 16;  // embedding and hidden sizes past this are a damaged file
 
 // ---- structs to JSON (keys in the order written, for a reader) --------------------
 
@@ -83,6 +84,7 @@ struct Field {
   const std::string& source;
 
   [[noreturn]] void fail(std::string_view what) const {
+    if (path.empty()) throw Error(fmt::format("{}: {}", source, what));  // the document itself
     throw Error(fmt::format("{}: field \"{}\": {}", source, path, what));
   }
   [[noreturn]] void expected(std::string_view what) const {
@@ -121,19 +123,20 @@ struct Field {
     if (!value.is_string()) expected("a string");
     return value.get<std::string>();
   }
-  std::size_t width() const {
+  // An integer in [low, high]: sizes are checked against Note [Resource limits] here.
+  std::size_t size_in(std::uint64_t low, std::uint64_t high) const {
     const std::uint64_t n = count();
-    if (n == 0 || n > kMaxWidth) expected(fmt::format("a size in [1, {}]", kMaxWidth));
+    if (n < low || n > high) expected(fmt::format("an integer in [{}, {}]", low, high));
     return n;
   }
 };
 
 ClassifierConfig read_model(const Field& f) {
   ClassifierConfig c;
-  c.vocab_size = f["vocab_size"].count();
-  c.embedding_dim = f["embedding_dim"].width();
-  c.hidden_size = f["hidden_size"].width();
-  c.classes = f["classes"].count();
+  c.vocab_size = f["vocab_size"].size_in(2, kMaxVocabulary);
+  c.embedding_dim = f["embedding_dim"].size_in(1, kMaxWidth);
+  c.hidden_size = f["hidden_size"].size_in(1, kMaxWidth);
+  c.classes = f["classes"].size_in(2, kMaxWidth);
   const Field pooling = f["pooling"];
   try {
     c.pooling = parse_pooling(pooling.string());
@@ -144,20 +147,25 @@ ClassifierConfig read_model(const Field& f) {
   c.embedding_dropout = f["embedding_dropout"].in_range(0, 1);
   c.state_dropout = f["state_dropout"].in_range(0, 1);
   c.seed = f["seed"].count();
+  try {  // the product of the sizes, before vocab.txt or weights.npz is read
+    check_classifier_size(c);
+  } catch (const Error& e) {
+    f.fail(e.what());
+  }
   return c;
 }
 
 TrainOptions read_train(const Field& f) {
   TrainOptions o;
   o.lr = f["lr"].in_range(0, INFINITY);
-  o.batch_size = f["batch_size"].count();
+  o.batch_size = f["batch_size"].size_in(1, kMaxBatchSize);
   o.epochs = f["epochs"].count();
   o.clip_norm = f["clip_norm"].in_range(0, INFINITY);
   o.weight_decay = f["weight_decay"].in_range(0, INFINITY);
   o.decoupled_decay = f["decoupled_decay"].boolean();
   o.schedule = f["schedule"].string();
   o.patience = f["patience"].count();
-  o.pad_to = f["pad_to"].count();
+  o.pad_to = f["pad_to"].size_in(0, kMaxSequenceLength);
   o.seed = f["seed"].count();
   o.check_finite = f["check_finite"].boolean();
   return o;
@@ -207,8 +215,7 @@ std::vector<std::string> read_labels(const Field& f, std::size_t classes) {
 std::size_t read_tokenizer(const Field& f, std::size_t& min_count) {
   if (f["lowercase"].string() != "ascii") f["lowercase"].expected("\"ascii\"");
   if (f["url_token"].string() != kUrlToken) f["url_token"].expected(fmt::format("\"{}\"", kUrlToken));
-  const std::size_t max_tokens = f["max_tokens"].count();
-  if (max_tokens == 0 || max_tokens > kMaxTokens) f["max_tokens"].expected(fmt::format("1 to {}", kMaxTokens));
+  const std::size_t max_tokens = f["max_tokens"].size_in(1, kMaxSequenceLength);
   min_count = f["min_count"].count();
   return max_tokens;
 }
@@ -237,6 +244,18 @@ bool is_our_config(const fs::path& config) {
     return j.is_object() && j.value("format", "") == kFormat;
   } catch (const Error&) {
     return false;
+  }
+}
+
+// A NaN or infinity in a weight makes every prediction NaN, silently: refuse it. Training
+// never saves one (a non-finite loss stops it), so it is a damaged or edited file.
+void check_finite_weights(const SentimentClassifier<float>& model, const std::string& path) {
+  for (const auto& [name, p] : model.named_parameters()) {
+    const Array<float>& value = p.value();
+    const auto bad = std::find_if(value.begin(), value.end(), [](float x) { return !std::isfinite(x); });
+    if (bad != value.end())
+      throw Error(fmt::format("{}: {} holds a non-finite value ({}) at flat index {}", path, name, *bad,
+                              bad - value.begin()));
   }
 }
 
@@ -381,6 +400,7 @@ LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
     throw Error(fmt::format("{}: field \"model\": {}", source, e.what()));
   }
   load_parameters(*out.model, (dir / "weights.npz").string());
+  check_finite_weights(*out.model, (dir / "weights.npz").string());
   out.model->eval();
   return out;
 }

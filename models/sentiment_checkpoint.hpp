@@ -36,8 +36,10 @@ struct LoadedSentimentModel {
   std::unique_ptr<SentimentClassifier<float>> model;  // in evaluation mode
 };
 // Throws a tg::Error naming the file (and parameter or field) at fault: a missing
-// directory or file, a config with the wrong label count, a vocabulary whose size is not
-// the embedding's, a weight missing, extra, mis-shaped or of the wrong dtype.
+// directory or file, a config with the wrong label count or with sizes over the resource
+// limits (refused before anything is allocated: Note [Resource limits]), a vocabulary
+// whose size is not the embedding's, a weight missing, extra, mis-shaped, of the wrong
+// dtype or not finite.
 LoadedSentimentModel load_sentiment_checkpoint(const std::filesystem::path& dir);
 
 }  // namespace tg

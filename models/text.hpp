@@ -13,6 +13,8 @@
 
 namespace tg {
 
+// The canonical recipe's tokens per tweet: a default, not a limit (that is
+// kMaxSequenceLength, Note [Resource limits] in models/limits.hpp).
 inline constexpr std::size_t kMaxTokens = 48;
 inline constexpr std::string_view kPadToken = "<pad>";
 inline constexpr std::string_view kUnkToken = "<unk>";

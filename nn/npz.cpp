@@ -4,9 +4,12 @@
 // the fault is.
 #include "nn/npz.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,8 +46,18 @@ NpyArray read_member(zip_t* archive, const zip_stat_t& st) {
   return read_npy(read, st.size);
 }
 
-// Takes ownership of `source` whatever happens.
-NpzContents read_zip(zip_source_t* source, const std::string& name) {
+// Why bytes starting with `head` are not a zip archive, when it can be told: the commonest
+// accidents are an empty file, a Git LFS pointer left by a clone without LFS, and a copy
+// cut short (a zip's directory is at its end, so a truncated one has none).
+std::string not_zip_hint(std::string_view head) {
+  if (head.empty()) return " (the file is empty)";
+  if (head.starts_with("version https://git-lfs")) return " (a Git LFS pointer, not the data: run git lfs pull)";
+  if (head.starts_with("PK")) return " (a zip without its directory: truncated?)";
+  return " (not an .npz file)";
+}
+
+// Takes ownership of `source` whatever happens. `head`: the first bytes, for messages.
+NpzContents read_zip(zip_source_t* source, const std::string& name, std::string_view head) {
   ZipPtr<zip_source_t> owned(source);
   zip_error_t error;
   zip_error_init(&error);
@@ -56,7 +69,10 @@ NpzContents read_zip(zip_source_t* source, const std::string& name) {
     zip_error_init(&error);
     archive.reset(zip_open_from_source(source, ZIP_RDONLY, &error));
   }
-  if (!archive) throw Error(fmt::format("{}: cannot open: {}", name, zip_message(&error)));
+  if (!archive) {
+    const std::string hint = zip_error_code_zip(&error) == ZIP_ER_NOZIP ? not_zip_hint(head) : "";
+    throw Error(fmt::format("{}: cannot open: {}{}", name, zip_message(&error), hint));
+  }
   owned.release();  // the archive frees it now
   zip_error_fini(&error);
 
@@ -140,7 +156,10 @@ NpzContents read_npz(const std::string& path) {
   zip_error_init(&error);
   zip_source_t* source = zip_source_file_create(path.c_str(), 0, -1, &error);
   if (!source) throw Error(fmt::format("{}: cannot open: {}", path, zip_message(&error)));
-  return read_zip(source, path);
+  char head[32];
+  std::ifstream in(path, std::ios::binary);
+  in.read(head, sizeof head);
+  return read_zip(source, path, std::string_view(head, static_cast<std::size_t>(in.gcount())));
 }
 
 NpzContents read_npz_bytes(std::span<const std::byte> bytes, const std::string& name) {
@@ -148,7 +167,8 @@ NpzContents read_npz_bytes(std::span<const std::byte> bytes, const std::string& 
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
   if (!source) throw Error(fmt::format("{}: {}", name, zip_message(&error)));
-  return read_zip(source, name);
+  const std::string_view head(reinterpret_cast<const char*>(bytes.data()), std::min<std::size_t>(bytes.size(), 32));
+  return read_zip(source, name, head);
 }
 
 void write_npz(const std::string& path, const NpzContents& arrays) {

@@ -91,13 +91,13 @@ TEST_CASE("batcher: a shuffled epoch covers every row once, fixed by seed and ep
 
 TEST_CASE("batcher: absurd sizes and malformed data are refused with a clear message") {
   CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, kLabels, {.batch_size = 0}),
-                       "batch: batch size 0 must be between 1 and 1000000", tg::Error);
-  CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, kLabels, {.batch_size = 1'000'001}),
-                       "batch: batch size 1000001 must be between 1 and 1000000", tg::Error);
-  CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, kLabels, {.pad_to = 100'001}),
-                       "batch: pad_to 100001 is over the limit of 100000 tokens", tg::Error);
-  CHECK_THROWS_WITH_AS(tg::Batcher(Sequences{{1}, std::vector<std::int64_t>(100'001, 3)}, {0, 1}),
-                       "batch: sequence 1 has 100001 tokens, over the limit of 100000", tg::Error);
+                       "batch: batch size 0 must be between 1 and 65536", tg::Error);
+  CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, kLabels, {.batch_size = 65'537}),
+                       "batch: batch size 65537 must be between 1 and 65536", tg::Error);
+  CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, kLabels, {.pad_to = 10'001}),
+                       "batch: pad_to 10001 is over the limit of 10000 tokens", tg::Error);
+  CHECK_THROWS_WITH_AS(tg::Batcher(Sequences{{1}, std::vector<std::int64_t>(10'001, 3)}, {0, 1}),
+                       "batch: sequence 1 has 10001 tokens, over the limit of 10000", tg::Error);
   CHECK_THROWS_WITH_AS(tg::Batcher(Sequences{{1}, {}}, {0, 1}),
                        "batch: sequence 1 is empty (encode an empty text as <unk>)", tg::Error);
   CHECK_THROWS_WITH_AS(tg::Batcher(kSequences, {0, 1}), "batch: 5 sequences but 2 labels", tg::Error);

@@ -1,9 +1,10 @@
 // Smoke tests of the `sentiment` program (tutorials/sentiment/), run as a user would:
 // the built binary on small generated CSVs in a scratch directory, with tiny settings.
 // Every subcommand's output is checked for substance (checkpoint files, JSON, a
-// well-formed self-contained HTML page), and every bad input for one error line naming
-// the file, a non-zero status and no output left behind. Skipped when the binary is
-// not built (TG_BUILD_TUTORIALS=OFF).
+// well-formed self-contained HTML page), and bad command lines and checkpoints for one
+// error line naming the culprit, a non-zero status and no output left behind (the whole
+// bad-input corpus runs in test_bad_input.cpp). Skipped when the binary is not built
+// (TG_BUILD_TUTORIALS=OFF).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -27,7 +28,6 @@ using nlohmann::json;
 namespace {
 
 const fs::path kBinary = TG_BINARY_DIR "/sentiment";
-const fs::path kBadData = TG_SOURCE_DIR "/tests/data/bad";
 constexpr const char* kTiny = "--epochs 1 --hidden 8 --embedding 8 --batch-size 32";
 
 struct Result {
@@ -222,25 +222,6 @@ TEST_CASE("cli: demo --quick writes the data, the model and the report") {
   for (const char* file : {"train.csv", "valid.csv", "test.csv", "model/config.json", "report.html"})
     CHECK_MESSAGE(fs::exists(cli.dir / "demo" / file), file);
   CHECK(r.out.find("sentiment predict --checkpoint") != std::string::npos);
-}
-
-TEST_CASE("cli: each bad data file is one error line naming it, exit 1, and no checkpoint or report") {
-  if (binary_missing()) return;
-  const Cli cli;
-  cli.train("model");
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"missing-column.csv", "missing-column.csv"}, {"unknown-label.csv", "unknown-label.csv:3"},
-      {"wrong-field-count.csv", "wrong-field-count.csv:3"}, {"invalid-utf8.csv", "invalid-utf8.csv"},
-      {"empty.csv", "empty.csv"}};
-  for (const auto& [file, named] : cases) {
-    CAPTURE(file);
-    const std::string bad = quoted(kBadData / file);
-    check_one_error_line(cli.run(fmt::format("train --train {} --valid valid.csv --out out {}", bad, kTiny)), 1, named);
-    CHECK_FALSE(fs::exists(cli.dir / "out"));
-    check_one_error_line(cli.run("evaluate --checkpoint model --data " + bad), 1, named);
-    check_one_error_line(cli.run("report --checkpoint model --out r.html --data " + bad), 1, named);
-    CHECK_FALSE(fs::exists(cli.dir / "r.html"));
-  }
 }
 
 TEST_CASE("cli: a missing or mismatched checkpoint is one error line naming the file at fault") {

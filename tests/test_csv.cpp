@@ -212,4 +212,9 @@ TEST_CASE("csv: error messages show values escaped and cut short") {
   CHECK(tg::quote_for_message("a\"b\\c\nd\te\x01") == "\"a\\\"b\\\\c\\nd\\te\\x01\"");
   const std::string long_value(100, 'x');
   CHECK(tg::quote_for_message(long_value) == "\"" + std::string(60, 'x') + "...\"");
+  // Invalid UTF-8 is escaped byte by byte (the message stays UTF-8), a BOM is made visible,
+  // valid characters pass whole; the cut never splits one.
+  CHECK(tg::quote_for_message("caf\xe9 \xEF\xBB\xBFid caf\xc3\xa9") == "\"caf\\xe9 \\ufeffid caf\xc3\xa9\"");
+  CHECK(tg::quote_for_message(std::string(59, 'x') + "\xc3\xa9\xc3\xa9") ==
+        "\"" + std::string(59, 'x') + "\xc3\xa9...\"");
 }

@@ -1,5 +1,5 @@
 // Tests for models/dataset.hpp: labelled CSV in and out, the malformed files of
-// tests/data/bad, the portable shuffle, the stratified split, and the shared train.csv.
+// tests/data/bad/csv, the portable shuffle, the stratified split, and the shared train.csv.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "autograd/error.hpp"
+#include "bad_corpus.hpp"
 #include "models/csv.hpp"
 #include "models/dataset.hpp"
 
@@ -69,35 +70,13 @@ TEST_CASE("dataset: an unknown label names file, line and value") {
                        tg::Error);
 }
 
-TEST_CASE("dataset: every file in tests/data/bad is refused with its file and line") {
-  const std::filesystem::path dir = std::filesystem::path(TG_SOURCE_DIR) / "tests" / "data" / "bad";
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"bare-cr.csv", ":1: carriage return not followed by a line feed outside quotes"},
-      {"empty.csv", ": empty file (expected a header row, then data rows)"},
-      {"header-only.csv", ":1: only a header, no data rows"},
-      {"invalid-utf8.csv", ":2: invalid UTF-8 at byte offset 35 (byte 0xe9); save the file as UTF-8"},
-      {"missing-column.csv",
-       ":1: no column \"text\" in the header; its columns are \"tweet_id\", \"airline_sentiment\", \"tweet\""},
-      {"nul-byte.csv", ":2: NUL byte at byte offset 33 (a UTF-16 or binary file? expected UTF-8 text)"},
-      {"stray-quote.csv",
-       ":2: stray quote inside an unquoted field (a field holding quotes must be quoted whole, with its quotes "
-       "doubled)"},
-      {"text-after-quote.csv",
-       ":2: unexpected text after the closing quote of a field (expected a comma or a line end)"},
-      {"unknown-label.csv",
-       ":3: unknown label \"happy\" in column \"airline_sentiment\" (expected negative, neutral or positive)"},
-      {"unterminated-quote.csv", ":3: unterminated quoted field (the quote opened on this line is never closed)"},
-      {"utf16.csv", ":1: invalid UTF-8 at byte offset 0 (byte 0xff); save the file as UTF-8"},
-      {"wrong-field-count.csv", ":3: expected 2 fields as in the header, found 3"},
-  };
-  std::set<std::string> on_disk;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) on_disk.insert(entry.path().filename().string());
-  std::set<std::string> listed;
-  for (const auto& [file, suffix] : expected) listed.insert(file);
-  CHECK(on_disk == listed);  // a new bad file needs its expected message here
-  for (const auto& [file, suffix] : expected) {
-    const std::string message = (dir / file).string() + suffix;
-    CHECK_THROWS_WITH_AS(tg::load_labelled_csv(dir / file), message.c_str(), tg::Error);
+TEST_CASE("dataset: every file in tests/data/bad/csv is refused with its file and line") {
+  const std::vector<tg::test::ManifestEntry> expected = tg::test::read_manifest(tg::test::kBadCsvDir, 1);
+  CHECK(tg::test::corpus_on_disk(tg::test::kBadCsvDir) == tg::test::corpus_listed(expected));  // a new file needs its line
+  for (const auto& [file, fields] : expected) {
+    const std::filesystem::path path = tg::test::kBadCsvDir / file;
+    const std::string message = path.string() + fields[0];
+    CHECK_THROWS_WITH_AS(tg::load_labelled_csv(path), message.c_str(), tg::Error);
   }
 }
 

@@ -169,7 +169,12 @@ TEST_CASE("npz: a missing file, garbage bytes and truncated archives are rejecte
         fmt::format("{}: cannot open: No such file", dir / "missing.npz"));
   write_bytes(dir / "garbage.npz", bytes_of("this is not a zip archive at all, just text\n"));
   CHECK(error_of([&] { tg::read_npz(dir / "garbage.npz"); }) ==
-        fmt::format("{}: cannot open: Not a zip archive", dir / "garbage.npz"));
+        fmt::format("{}: cannot open: Not a zip archive (not an .npz file)", dir / "garbage.npz"));
+  // The commonest accidents are named: an empty file, a Git LFS pointer, a truncated copy.
+  write_bytes(dir / "lfs.npz", bytes_of("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 9\n"));
+  CHECK(error_of([&] { tg::read_npz(dir / "lfs.npz"); }) ==
+        fmt::format("{}: cannot open: Not a zip archive (a Git LFS pointer, not the data: run git lfs pull)",
+                    dir / "lfs.npz"));
 
   tg::write_npz(dir / "good.npz", sample_arrays());
   const Bytes good = read_bytes(dir / "good.npz");
@@ -177,7 +182,10 @@ TEST_CASE("npz: a missing file, garbage bytes and truncated archives are rejecte
                            good.size() - 23, good.size() - 22, good.size() - 1}) {
     INFO("kept the first ", keep, " of ", good.size(), " bytes");
     write_bytes(dir / "cut.npz", Bytes(good.begin(), good.begin() + std::ptrdiff_t(keep)));
-    CHECK(error_of([&] { tg::read_npz(dir / "cut.npz"); }).starts_with(dir / "cut.npz" + ": "));
+    const std::string error = error_of([&] { tg::read_npz(dir / "cut.npz"); });
+    CHECK(error.starts_with(dir / "cut.npz" + ": "));
+    if (keep == 0) CHECK(error.ends_with("Not a zip archive (the file is empty)"));
+    if (keep == good.size() / 2) CHECK(error.ends_with("Not a zip archive (a zip without its directory: truncated?)"));
   }
 }
 

@@ -3,6 +3,7 @@
 // --recipe's value. Turning parsed options into data splits and a Recipe.
 #include <fmt/format.h>
 
+#include "models/limits.hpp"
 #include "sentiment.hpp"
 
 namespace tg::cli {
@@ -67,16 +68,19 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(CLI::IsMember({"canonical", "default"}))->capture_default_str();
   cmd.add_option("--epochs", args.epochs, "passes over the training split")->check(CLI::PositiveNumber);
   cmd.add_option("--lr", args.lr, "Adam's learning rate")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--batch-size", args.batch_size, "tweets per optimiser step")->check(CLI::PositiveNumber);
+  // Note [Resource limits] (models/limits.hpp): every size is bounded here, at parsing.
+  const auto up_to = [](std::size_t limit) { return CLI::Range(std::size_t{1}, limit); };
+  cmd.add_option("--batch-size", args.batch_size, "tweets per optimiser step")->check(up_to(kMaxBatchSize));
   cmd.add_option("--clip", args.clip, "max gradient L2 norm (0: no clipping)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--schedule", args.schedule, "learning-rate schedule: constant or cosine")
       ->check(CLI::IsMember({"constant", "cosine"}));
   cmd.add_option("--weight-decay", args.weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
   cmd.add_flag("--decoupled-decay", args.decoupled_decay, "AdamW-style decoupled weight decay");
   cmd.add_option("--patience", args.patience, "stop after this many epochs without a better validation score");
-  cmd.add_option("--pad-to", args.pad_to, "pad every batch to this length (0: to its longest tweet)");
-  cmd.add_option("--hidden", args.hidden, "LSTM hidden size H")->check(CLI::PositiveNumber);
-  cmd.add_option("--embedding", args.embedding, "embedding size E")->check(CLI::PositiveNumber);
+  cmd.add_option("--pad-to", args.pad_to, "pad every batch to this length (0: to its longest tweet)")
+      ->check(CLI::Range(std::size_t{0}, kMaxSequenceLength));
+  cmd.add_option("--hidden", args.hidden, "LSTM hidden size H")->check(up_to(kMaxWidth));
+  cmd.add_option("--embedding", args.embedding, "embedding size E")->check(up_to(kMaxWidth));
   cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional LSTM (pooled vector 2H)");
   cmd.add_option("--embedding-dropout", args.embedding_dropout, "dropout on the embedded tokens")
       ->check(CLI::Range(0.0, 0.95));
@@ -84,11 +88,28 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(CLI::Range(0.0, 0.95));
   cmd.add_option("--min-count", args.min_count, "a training token seen fewer times is <unk>")
       ->capture_default_str();
-  cmd.add_option("--max-tokens", args.max_tokens, "tokens kept per tweet")->check(CLI::PositiveNumber)
+  cmd.add_option("--max-tokens", args.max_tokens, "tokens kept per tweet")->check(up_to(kMaxSequenceLength))
       ->capture_default_str();
   cmd.add_flag("--check-finite", args.check_finite,
                "anomaly mode: stop at the first op that makes a NaN or infinity, naming it (slower)");
 }
+
+namespace {
+
+// The largest training batch these options can make, B × (pad_to or max_tokens), must fit
+// Note [Resource limits] before any model is allocated; the parameter count waits for the
+// vocabulary (the classifier's constructor checks it).
+void check_batch_fits(const Recipe& r, const RecipeArgs& args) {
+  const std::size_t steps = r.train.pad_to ? r.train.pad_to : args.max_tokens;
+  try {
+    check_batch_memory(r.model, r.train.batch_size, steps, true);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("{}; lower --batch-size, --max-tokens (or --pad-to), --hidden or --embedding",
+                                 e.what()));
+  }
+}
+
+}  // namespace
 
 Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed) {
   Recipe r = named_recipe(args.recipe, pooling, seed);
@@ -110,6 +131,7 @@ Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t se
   r.train.decoupled_decay = r.train.decoupled_decay || args.decoupled_decay;
   r.train.check_finite = r.train.check_finite || args.check_finite;
   r.model.bidirectional = r.model.bidirectional || args.bidirectional;
+  check_batch_fits(r, args);
   return r;
 }
 

@@ -1,0 +1,68 @@
+// Resource limits of the sentiment pipeline (models/ layer), all in one place: the
+// largest vocabulary, widths, parameter count, text length, batch size and per-batch
+// memory that any path accepts — command-line options, config.json, the classifier's
+// constructor, the batcher, the forward pass — each checked before the memory is allocated.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tg {
+
+// Note [Resource limits]
+// A size that would need absurd memory comes from a typo (--hidden 12800), a damaged
+// or hostile config.json, or the wrong column read as text. Allocating it first ends in
+// std::bad_alloc, the OOM killer or a machine swapping to a halt, never in a message
+// naming the culprit. So every size is checked where it is first known, against these
+// limits, before anything of that size exists. Each is far above what the flagship
+// uses (canonical recipe on the Kaggle tweets), so it refuses only what cannot be meant:
+//
+//   limit                     value        flagship     why this value
+//   vocabulary V              10,000,000   5,788        rows of the embedding; tweets have ~15k
+//                                                       distinct words, a large web corpus ~1M
+//   widths E, H (and C)       8,192        100, 128     4H×H LSTM weights: H = 8,192 alone is
+//                                                       268M parameters, past the next limit
+//   parameters                100,000,000  ~700k–900k   400 MB of float32 weights; training holds
+//                                                       four copies (value, gradient, Adam's two
+//                                                       moments): 1.6 GB
+//   tokens per text T         10,000       48           max_tokens and pad_to; a tweet has at most
+//                                                       ~140 tokens, a long review ~2,000
+//   batch size B              65,536       64 (256 to   more than the whole Kaggle file (14,640
+//                                          evaluate)    tweets) in one step
+//   one batch's activations   4 GiB        0.3 GiB      training: the tape keeps every intermediate
+//                                                       value and its gradient, at most about
+//                                                       B·T·(8E + 96·H·directions) floats (measured,
+//                                                       see limits.cpp); evaluating keeps only the
+//                                                       live ones, B·T·(4E + 16·H·directions)
+//
+// The individual limits also keep every product below 2^63, so the estimates cannot
+// overflow. kMaxTokens (text.hpp, 48) is the canonical recipe's tokens per tweet, a
+// default, not a limit: --max-tokens and config.json may ask for up to kMaxSequenceLength.
+inline constexpr std::size_t kMaxVocabulary = 10'000'000;
+inline constexpr std::size_t kMaxWidth = 8'192;
+inline constexpr std::uint64_t kMaxParameters = 100'000'000;
+inline constexpr std::size_t kMaxSequenceLength = 10'000;
+inline constexpr std::size_t kMaxBatchSize = 65'536;
+inline constexpr std::uint64_t kMaxBatchBytes = std::uint64_t{4} << 30;
+
+struct ClassifierConfig;
+
+// The classifier's exact parameter count (its named_parameters() sizes summed).
+// The widths must be within the limits (check_classifier_size checks them first).
+std::uint64_t classifier_parameter_count(const ClassifierConfig& config);
+
+// Bytes one forward pass over a (B,T) batch holds at its peak, estimated from above:
+// while `recording` (training), every intermediate value and its gradient; otherwise
+// only the tensors alive at once.
+std::uint64_t batch_activation_bytes(const ClassifierConfig& config, std::size_t batch, std::size_t steps,
+                                     bool recording);
+
+// Throw a tg::Error saying which size is over which limit and what it would cost.
+// Messages carry no prefix: callers add the file, field or layer.
+void check_classifier_size(const ClassifierConfig& config);
+void check_batch_memory(const ClassifierConfig& config, std::size_t batch, std::size_t steps, bool recording);
+
+// "1.5 GiB", "380 MiB", "12 KiB": a byte count for a message.
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace tg
