@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "autograd/tape.hpp"
 #include "models/limits.hpp"
 
 namespace tg {
