@@ -30,6 +30,8 @@ template <class T> Tensor<T> relu(const Tensor<T>& x);
 // ---- linear algebra and shapes (ops/linalg.cpp) ----
 template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);  // (M,K)·(K,N), BLAS gemm
 template <class T> Tensor<T> matmul_transposed(const Tensor<T>& a, const Tensor<T>& b);  // a · bᵀ, b (N,K)
+// x · wᵀ + bias, bias (N) or (M,N): a layer's affine map as one gemm onto the bias.
+template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
 template <class T> Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b);     // (B,M,K)·(B,K,N)
 template <class T> Tensor<T> transpose(const Tensor<T>& x);                   // reverses the axes
 template <class T> Tensor<T> transpose(const Tensor<T>& x, std::vector<std::size_t> perm);

@@ -126,14 +126,14 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
   // The input half of z for every real position at once: one (N,E)·(E,4H) gemm.
   const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
-  const Tensor<T> x_proj = matmul_transposed(x_rows, w.weight_ih) + (w.bias_ih + w.bias_hh);
+  const Tensor<T> x_proj = linear(x_rows, w.weight_ih, w.bias_ih + w.bias_hh);
   Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
   std::vector<Tensor<T>> hs, cs;
   for (std::size_t k = 0; k < steps; ++k) {
     const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
     if (n == 0) continue;
     Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
-    if (h.defined()) z = z + matmul_transposed(first_rows(h, n), w.weight_hh);  // h = 0 adds nothing
+    if (h.defined()) z = linear(first_rows(h, n), w.weight_hh, z);  // h = 0 adds nothing
     const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), g = tanh(slice(z, 1, 2 * H, 3 * H));
     c = h.defined() ? sigmoid(slice(z, 1, H, 2 * H)) * first_rows(c, n) + i * g : i * g;
     h = sigmoid(slice(z, 1, 3 * H, 4 * H)) * tanh(c);

@@ -100,6 +100,10 @@ std::vector<OpCase> linalg_cases() {
       {"matmul: (2,3) · (3,2)", binary(tg::matmul), {a, m}, A{{2.5, 6}, {7, 12}}},
       {"matmul_transposed: (2,3) · (2,3)ᵀ is the matmul above", binary(tg::matmul_transposed),
        {a, A{{1, 0, 0.5}, {-1, 2, 1}}}, A{{2.5, 6}, {7, 12}}},
+      {"linear: the matmul above plus a bias row", [](const Ts& x) { return tg::linear(x[0], x[1], x[2]); },
+       {a, A{{1, 0, 0.5}, {-1, 2, 1}}, A{10, 20}}, A{{12.5, 26}, {17, 32}}},
+      {"linear: the matmul above plus a full bias", [](const Ts& x) { return tg::linear(x[0], x[1], x[2]); },
+       {a, A{{1, 0, 0.5}, {-1, 2, 1}}, A{{1, 2}, {3, 4}}}, A{{3.5, 8}, {10, 16}}},
       // Batch 0 is the matmul above; batch 1: (1,0,−1)·cols = (−4,−4), (2,1,0)·cols = (5,8).
       {"bmm: (2,2,3) · (2,3,2)", binary(tg::bmm),
        {A{{{1, 2, 3}, {4, 5, 6}}, {{1, 0, -1}, {2, 1, 0}}}, A{{{1, -1}, {0, 2}, {0.5, 1}}, {{1, 2}, {3, 4}, {5, 6}}}},

@@ -84,6 +84,29 @@ Tensor<T> matmul_transposed(const Tensor<T>& a, const Tensor<T>& b) {
                    [](const BackwardContext<T>& c) { matmul_backward(c, true); });
 }
 
+// linear: result = x · wᵀ + bias       x (M,K), w (N,K), bias (N) or (M,N) → (M,N)
+//   dx += grad · w        dw += gradᵀ · x        dbias += grad (summed over rows if bias is (N))
+// PyTorch's F.linear and addmm in one: the gemm adds onto the bias (β = 1), so there is no
+// separate add and no temporary for x · wᵀ.
+template <class T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+  const bool ok = x.dim() == 2 && w.dim() == 2 && x.shape()[1] == w.shape()[1] &&
+                  ((bias.dim() == 1 && bias.shape()[0] == w.shape()[0]) ||
+                   (bias.dim() == 2 && bias.shape()[0] == x.shape()[0] && bias.shape()[1] == w.shape()[0]));
+  if (!ok)
+    throw Error(fmt::format("linear: {} · {}ᵀ + {}", shape_str(x.shape()), shape_str(w.shape()),
+                            shape_str(bias.shape())));
+  const std::size_t M = x.shape()[0], N = w.shape()[0];
+  Array<T> r = xt::empty<T>({M, N});
+  for (std::size_t row = 0; row < M; ++row)
+    std::copy_n(bias.value().data() + (bias.dim() == 1 ? 0 : row * N), N, r.data() + row * N);
+  gemm(x.value(), false, w.value(), true, r, T(1));
+  return record<T>("linear", std::move(r), {x, w, bias}, [](const BackwardContext<T>& c) {
+    matmul_backward(c, true);
+    c.accumulate_sum_to(2, c.take_grad());
+  });
+}
+
 // bmm: result[i] = a[i] · b[i]           a (B,M,K), b (B,K,N) → (B,M,N)
 //   da[i] += grad[i] · b[i]ᵀ
 //   db[i] += a[i]ᵀ · grad[i]
@@ -157,6 +180,7 @@ Tensor<T> reshape(const Tensor<T>& x, Shape shape) {
 #define TG_INSTANTIATE(T)                                                     \
   template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);              \
   template Tensor<T> matmul_transposed(const Tensor<T>&, const Tensor<T>&);   \
+  template Tensor<T> linear(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
   template Tensor<T> bmm(const Tensor<T>&, const Tensor<T>&);                 \
   template Tensor<T> transpose(const Tensor<T>&, std::vector<std::size_t>);   \
   template Tensor<T> transpose(const Tensor<T>&);                             \
