@@ -229,19 +229,33 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-json parse_config(const fs::path& path) {
+// config.json nests 4 deep. nlohmann parses any depth, but copying or printing a value
+// recurses once per level, so "extra": [[[[… a few hundred thousand deep overflowed the
+// stack (found by tests/fuzz/fuzz_config): refuse such a file while parsing it.
+constexpr int kMaxJsonDepth = 64;
+
+json parse_json(std::string_view text, const std::string& source) {
+  const auto limit_depth = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth)
+      throw Error(fmt::format("{}: nested deeper than {} levels (a damaged file?)", source, kMaxJsonDepth));
+    return true;
+  };
   try {
-    return json::parse(read_text(path));
+    return json::parse(text, limit_depth);
   } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+    throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
 }
+
+json parse_config(const fs::path& path) { return parse_json(read_text(path), path.string()); }
 
 // True when `config` is the config.json of a checkpoint this code wrote.
 bool is_our_config(const fs::path& config) {
   try {
     const json j = parse_config(config);
-    return j.is_object() && j.value("format", "") == kFormat;
+    // Not j.value("format", ""): it throws nlohmann's type_error when "format" is no string.
+    return j.is_object() && j.contains("format") && j["format"].is_string() &&
+           j["format"].get<std::string>() == kFormat;
   } catch (const Error&) {
     return false;
   }
@@ -370,19 +384,13 @@ void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<fl
   sync_path(target.parent_path());  // best effort: the new checkpoint is already in place
 }
 
-LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
-  const fs::path config_path = dir / "config.json", vocab_path = dir / "vocab.txt";
-  const std::string source = config_path.string();
-  const json config = parse_config(config_path);
+SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::string& source) {
+  const json config = parse_json(text, source);
   const Field root{config, "", source};
   if (!config.is_object()) root.expected("an object");
   if (root["format"].string() != kFormat) root["format"].expected(fmt::format("\"{}\"", kFormat));
   if (root["version"].count() != kFormatVersion) root["version"].expected(std::to_string(kFormatVersion));
-
-  LoadedSentimentModel out{{}, Vocabulary::load(vocab_path), nullptr};
-  SentimentCheckpoint& info = out.info;
+  SentimentCheckpoint info;
   info.model = read_model(root["model"]);
   info.labels = read_labels(root["labels"], info.model.classes);
   info.train = read_train(root["train"]);
@@ -391,6 +399,17 @@ LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
   info.history = read_history(root["history"]);
   info.history.best_valid = read_metrics(root["best_valid"]);
   if (config.contains("extra")) info.extra = config["extra"];
+  return info;
+}
+
+LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
+  const fs::path config_path = dir / "config.json", vocab_path = dir / "vocab.txt";
+  const std::string source = config_path.string();
+  LoadedSentimentModel out{parse_sentiment_config(read_text(config_path), source), Vocabulary::load(vocab_path),
+                           nullptr};
+  const SentimentCheckpoint& info = out.info;
   if (out.vocab.size() != info.model.vocab_size)
     throw Error(fmt::format("{} has {} tokens but {} says model.vocab_size is {}", vocab_path.string(),
                             out.vocab.size(), source, info.model.vocab_size));

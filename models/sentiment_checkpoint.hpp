@@ -42,4 +42,10 @@ struct LoadedSentimentModel {
 // dtype or not finite.
 LoadedSentimentModel load_sentiment_checkpoint(const std::filesystem::path& dir);
 
+// config.json's content (`source` names it in errors) as the checkpoint's description,
+// with every field checked; not checked against vocab.txt or weights.npz. Throws a
+// tg::Error naming `source` and the field at fault. (load_sentiment_checkpoint reads
+// config.json through this; tests/fuzz feeds it arbitrary bytes.)
+SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::string& source);
+
 }  // namespace tg

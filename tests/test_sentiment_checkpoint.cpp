@@ -153,6 +153,13 @@ TEST_CASE("sentiment checkpoint: saving refuses to replace anything but a checkp
     refused(scratch.dir / "app");
     CHECK(listing(scratch.dir / "app") == std::vector<std::string>{"config.json"});
   }
+  SUBCASE("a directory whose config.json has a format that is not a string") {
+    // Regression (found writing tests/fuzz): nlohmann's value("format", "") threw its own
+    // type_error here instead of the refusal.
+    fs::create_directories(scratch.dir / "app");
+    write_text(scratch.dir / "app" / "config.json", R"({"format": 1})");
+    refused(scratch.dir / "app");
+  }
   SUBCASE("a regular file") {
     write_text(scratch.dir / "model", "keep me");
     refused(scratch.dir / "model");
@@ -189,6 +196,17 @@ TEST_CASE("sentiment checkpoint: loading a damaged checkpoint names the file at 
   SUBCASE("config.json is not JSON") {
     write_text(saved.dir / "config.json", "{\"model\": ");
     saved.check_rejected("config.json", "not valid JSON");
+  }
+  SUBCASE("config.json nested absurdly deep") {
+    // Regression (tests/fuzz/fuzz_config): copying "extra" recursed once per level and
+    // overflowed the stack.
+    const std::size_t depth = 200000;
+    std::string config = read_text(saved.dir / "config.json");
+    const std::string extra = "\"extra\": {";
+    REQUIRE(config.find(extra) != std::string::npos);
+    config.insert(config.find(extra) + extra.size(), "\"deep\": " + std::string(depth, '[') + std::string(depth, ']') + ",");
+    write_text(saved.dir / "config.json", config);
+    saved.check_rejected("config.json", "nested deeper than 64 levels");
   }
   SUBCASE("two labels") {
     edit_config(saved.dir, [](json& c) { c["labels"] = {"negative", "positive"}; });
