@@ -50,8 +50,9 @@ Node<T>& Tensor<T>::node() const {
 template <class T>
 const Array<T>& Tensor<T>::grad() const {
   Node<T>& n = node();
-  if (!n.has_grad && !shapes_equal(n.grad.shape(), n.value.shape())) n.grad = xt::zeros<T>(n.value.shape());
-  else if (!n.has_grad) n.grad.fill(T(0));
+  if (n.has_grad) return n.grad;
+  if (!shapes_equal(n.grad.shape(), n.value.shape())) n.grad.resize(n.value.shape());
+  std::fill_n(n.grad.data(), n.grad.size(), T(0));  // a memset; xt::zeros assigns element by element
   return n.grad;
 }
 

@@ -4,6 +4,7 @@
 // while it lives (the innermost one, like TensorFlow's GradientTape); NoGrad turns
 // recording off for evaluation.
 #pragma once
+#include <initializer_list>
 #include <iosfwd>
 
 #include "autograd/tensor.hpp"
@@ -66,5 +67,20 @@ Tape<T>* active_tape();
 template <class T>
 Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
                  BackwardFn<T> backward);
+
+// The same for a braced list of inputs, record<T>(op, value, {a, b}, lambda), which is how
+// ops call it: when nothing will be recorded (evaluation, NoGrad, constant inputs) it
+// skips building the input list and the std::function, the bulk of a small op's cost.
+template <class T, class F>
+Tensor<T> record(const char* op, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+  const Tape<T>* tape = active_tape<T>();
+  bool recorded = tape && tape->check_finite;
+  for (const auto& in : inputs) recorded = recorded || (tape && in.requires_grad());
+  if (recorded)
+    return record<T>(op, std::move(value), std::vector<Tensor<T>>(inputs), BackwardFn<T>(std::forward<F>(backward)));
+  Tensor<T> result(std::move(value));
+  result.node().op = op;
+  return result;
+}
 
 }  // namespace tg

@@ -22,6 +22,15 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, 
               ldb, beta, c, n);
 }
 
+void blas_gemv(bool trans, int rows, int cols, const float* a, int lda, const float* x, int incx, float beta,
+               float* y) {
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, a, lda, x, incx, beta, y, 1);
+}
+void blas_gemv(bool trans, int rows, int cols, const double* a, int lda, const double* x, int incx, double beta,
+               double* y) {
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0, a, lda, x, incx, beta, y, 1);
+}
+
 // out = op(a)·op(b) + β·out, out (m,n) contiguous; a and b row-major with cols_a and
 // cols_b columns as stored, op transposing when asked; k is the summed dimension.
 template <class T>
@@ -30,6 +39,16 @@ void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: BLAS may leave out untouched
     if (beta == T(0)) std::fill_n(out, m * n, T(0));
+    return;
+  }
+  // A single row or column is a matrix-vector product: gemm would first pack (copy) the
+  // whole matrix, which for one tweet at a time costs more than the arithmetic.
+  if (m == 1) {  // outᵀ = op(b)ᵀ·aᵀ; a's k values are `ta ? cols_a : 1` apart
+    blas_gemv(!tb, int(tb ? n : k), int(tb ? k : n), b, int(cols_b), a, int(ta ? cols_a : 1), beta, out);
+    return;
+  }
+  if (n == 1) {  // out = op(a)·b, b's k values `tb ? 1 : cols_b` apart
+    blas_gemv(ta, int(ta ? k : m), int(ta ? m : k), a, int(cols_a), b, int(tb ? 1 : cols_b), beta, out);
     return;
   }
   blas_gemm(ta, tb, int(m), int(n), int(k), a, int(cols_a), b, int(cols_b), beta, out);
