@@ -4,6 +4,7 @@
 #include "models/sentiment_checkpoint.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -56,13 +57,24 @@ ordered_json metrics_json(const Metrics& m, const std::vector<std::string>& labe
           {"confusion", m.confusion}};
 }
 
+// Note [Checkpoints during training]: `sentiment train` saves a checkpoint at every new
+// best epoch, so an interrupted or killed run leaves its best complete epoch behind;
+// "status" tells a reader of config.json which kind of run it came from.
+std::string training_status(const TrainingHistory& h) {
+  return h.finished ? "finished" : h.interrupted ? "interrupted" : "in progress";
+}
+
 ordered_json history_json(const TrainingHistory& h) {
   ordered_json epochs = ordered_json::array();
   for (const EpochRecord& e : h.epochs)
     epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
                       {"valid_loss", e.valid_loss}, {"valid_accuracy", e.valid_accuracy},
                       {"valid_macro_f1", e.valid_macro_f1}, {"seconds", e.seconds}, {"lr", e.lr}});
-  return {{"epochs", epochs}, {"best_epoch", h.best_epoch}, {"interrupted", h.interrupted}};
+  return {{"epochs", epochs},
+          {"best_epoch", h.best_epoch},
+          {"interrupted", h.interrupted},
+          {"status", training_status(h)},
+          {"epochs_completed", h.epochs.size()}};
 }
 
 ordered_json config_json(const ClassifierConfig& model, const SentimentCheckpoint& info) {
@@ -199,6 +211,16 @@ TrainingHistory read_history(const Field& f) {
   }
   h.best_epoch = f["best_epoch"].count();
   h.interrupted = f["interrupted"].boolean();
+  h.finished = !h.interrupted;  // checkpoints without "status" were written once training ended
+  if (f.value.contains("status")) {
+    const Field status = f["status"];
+    const std::string name = status.string();
+    if (name != "finished" && name != "interrupted" && name != "in progress")
+      status.expected("\"finished\", \"interrupted\" or \"in progress\"");
+    if ((name == "interrupted") != h.interrupted)
+      status.fail(fmt::format("\"{}\" contradicts \"interrupted\": {}", name, h.interrupted));
+    h.finished = name == "finished";
+  }
   return h;
 }
 
@@ -337,14 +359,24 @@ fs::path checked_target(const fs::path& dir) {
   return target;
 }
 
-// Replaces `target` (if any) by `fresh`: the old one is first renamed aside, so a
-// failure at any point leaves one complete checkpoint at `target`.
+// Replaces `target` (if any) by `fresh` in one step: renameat2's RENAME_EXCHANGE swaps
+// the two directories atomically, so at every instant, even under kill -9, `target` is
+// the old complete checkpoint or the new one; the old one, now at `fresh`'s path, is
+// then removed. A filesystem without RENAME_EXCHANGE gets two renames (the old one
+// aside, the new one in): a crash between them leaves no `target`, but the old
+// checkpoint complete beside it as target + ".old-XXXXXX".
 void publish(const fs::path& fresh, const fs::path& target) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(target, ec))) {
     if (::rename(fresh.c_str(), target.c_str()) != 0) throw_errno(target.string(), "renaming the new checkpoint into place");
     return;
   }
+  if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    RemoveGuard old{fresh};
+    return;
+  }
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    throw_errno(target.string(), "swapping the new checkpoint into place");
   RemoveGuard backup{make_temp_dir(target, ".old")};  // rename() replaces an empty directory
   if (::rename(target.c_str(), backup.path.c_str()) != 0) {
     const int err = errno;

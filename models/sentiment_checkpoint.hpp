@@ -22,11 +22,13 @@ struct SentimentCheckpoint {
   nlohmann::json extra;         // anything else worth keeping (data files, test metrics)
 };
 
-// Writes the directory atomically: everything goes into a fresh sibling directory,
-// which then replaces `dir` by rename, so a crash never leaves a half-written checkpoint
-// where a good one was. `dir` may be absent (its parents are created), empty, or an
-// earlier checkpoint; anything else there (a file, a directory of other things) is
-// refused with a tg::Error rather than replaced. On failure `dir` is left as it was.
+// Writes the directory atomically: everything goes into a fresh sibling directory, is
+// fsynced, then swapped with `dir` in one rename (RENAME_EXCHANGE), so a crash or kill -9
+// at any moment leaves `dir` holding the old complete checkpoint or the new one, never
+// a mix (a kill may leave a `dir.tmp-XXXXXX` sibling behind: safe to delete). `dir`
+// may be absent (its parents are created), empty, or an earlier checkpoint; anything
+// else there (a file, a directory of other things) is refused with a tg::Error rather
+// than replaced. On failure `dir` is left as it was.
 void save_sentiment_checkpoint(const std::filesystem::path& dir, const SentimentClassifier<float>& model,
                                const Vocabulary& vocab, const SentimentCheckpoint& info);
 

@@ -89,12 +89,13 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
   {
     Tape<float> tape;
     tape.check_finite = options.check_finite;
+    tape.retain_grads = false;  // only the parameters' gradients are read: ops reuse the rest
     const ClassifierOutput<float> out = model.forward(batch.ids, batch.mask);
     const Tensor<float> loss = cross_entropy(out.logits, batch.labels);
     loss_value = loss.item();
     if (!std::isfinite(loss_value))
       throw Error(fmt::format("train_classifier: epoch {} batch {}: the loss is {} (train with check_finite "
-                              "to find the op that made it)", epoch, index, loss_value));
+                              "on, the CLI's --check-finite, to find the op that made it)", epoch, index, loss_value));
     tape.backward(loss);
     for (std::size_t b = 0; b < batch.rows.size(); ++b)
       run.correct += argmax_row(out.logits.value(), b) == batch.labels(b);
@@ -103,7 +104,7 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
     const float norm = clip_grad_norm(params, options.clip_norm);
     if (!std::isfinite(norm))
       throw Error(fmt::format("train_classifier: epoch {} batch {}: the gradient norm is {} (train with "
-                              "check_finite to find the op that made it)", epoch, index, norm));
+                              "check_finite on, the CLI's --check-finite, to find the op that made it)", epoch, index, norm));
   }
   optimizer.step();
   run.loss_sum += double(loss_value) * double(batch.rows.size());
@@ -208,12 +209,14 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
       history.best_valid = scored.metrics;
       best_values = copy_values(params);
       epochs_without_gain = 0;
+      if (callbacks.on_best) callbacks.on_best(history);
     } else {
       ++epochs_without_gain;
     }
     if (callbacks.on_epoch) callbacks.on_epoch(record);
     if (options.patience > 0 && epochs_without_gain >= options.patience) break;
   }
+  history.finished = !history.interrupted;
   if (!best_values.empty()) restore_values(params, best_values);
   model.eval();
   return history;

@@ -64,6 +64,7 @@ struct TrainingHistory {
   std::size_t best_epoch = 0;  // 1-based; the model holds this epoch's weights after training
   Metrics best_valid;
   bool interrupted = false;    // options.stop was set
+  bool finished = false;       // ran to its end (every epoch, or patience); false while running
 };
 
 struct ProgressEvent {
@@ -76,6 +77,11 @@ struct ProgressEvent {
 struct TrainCallbacks {
   std::function<void(const ProgressEvent&)> on_batch;
   std::function<void(const EpochRecord&)> on_epoch;  // after validation
+  // After validation, before on_epoch, when the epoch just finished is the best so far
+  // (the first always is): the model holds exactly the weights training will end with
+  // unless a later epoch beats it — the moment to save a checkpoint. The history is
+  // the one so far (this epoch included, finished = false).
+  std::function<void(const TrainingHistory&)> on_best;
 };
 
 // Trains in place; afterwards the model holds the weights of its best validation epoch
@@ -83,7 +89,8 @@ struct TrainCallbacks {
 // order is fixed by (options.seed, e). When options.stop is set, training ends after the
 // current batch (an unfinished epoch is not scored) with history.interrupted; if no
 // epoch had finished, the model keeps the weights it had reached. A non-finite loss or
-// gradient norm throws a tg::Error naming the epoch and batch.
+// gradient norm throws a tg::Error naming the epoch and batch. With the same seed, data
+// and OpenBLAS thread count, the weights are bitwise the same on every run.
 TrainingHistory train_classifier(SentimentClassifier<float>& model, const EncodedData& train,
                                  const EncodedData& valid, const TrainOptions& options,
                                  const TrainCallbacks& callbacks = {});

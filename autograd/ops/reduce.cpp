@@ -75,7 +75,9 @@ Tensor<T> softmax(const Tensor<T>& x, std::size_t axis) {
   detail::check_axis("softmax", axis, detail::to_shape(x.shape()));
   Array<T> e = xt::exp(x.value() - row_max(x.value(), axis));
   Array<T> total = sum_axis<T>(e, axis, true);
-  Array<T> r = xt::where(total > T(0), e / total, T(0));
+  // Only an all-masked row sums to 0 (its max is the max element, whose e is 1); a NaN
+  // in a row must stay NaN, not turn into zeros that hide it from every later check.
+  Array<T> r = xt::where(xt::equal(total, T(0)), T(0), e / total);
   return record<T>("softmax", std::move(r), {x}, [axis](const BackwardContext<T>& c) {
     Array<T> dot = sum_axis<T>(c.grad() * c.result(), axis, true);
     c.accumulate(0, c.result() * (c.grad() - dot));

@@ -1,6 +1,7 @@
 // `sentiment compare`: the reference article's experiment — the same data and seeds
 // for each pooling (last state, attention, mean) — reported as mean ± std of validation
-// accuracy and macro-F1 beside the article's numbers; --out keeps each pooling's best model.
+// accuracy and macro-F1 beside the article's numbers; --out keeps each pooling's best model,
+// saved as runs finish so that Ctrl-C loses only the run in progress.
 #include <algorithm>
 #include <cmath>
 
@@ -54,6 +55,8 @@ struct CompareArgs {
   std::string out;
 };
 
+// With --out, each pooling's best model so far is saved to DIR/<pooling>/ after every
+// completed run, so an interruption keeps what had finished (saving is atomic).
 int run_compare(const CompareArgs& args) {
   std::vector<PoolingKind> poolings;
   for (const std::string& name : args.poolings) poolings.push_back(parse_pooling(name));
@@ -66,29 +69,37 @@ int run_compare(const CompareArgs& args) {
   first.model.vocab_size = data.vocab.size();
   print_setup(splits, first);
 
-  const Comparison comparison = run_comparison(args.recipe, poolings, args.seeds, data);
-  if (comparison.interrupted) {
-    fmt::print(stderr, "sentiment: interrupted; nothing saved\n");
-    return kExitInterrupted;
-  }
-  print_comparison(comparison);
-  if (args.out.empty()) return 0;
-  for (const TrainedModel& best : comparison.best) {
-    const fs::path dir = fs::path(args.out) / std::string(pooling_name(best.recipe.model.pooling));
-    nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}}}};
+  std::vector<std::string> saved;  // "DIR/<pooling>/ (best of N seeds)", one per pooling saved
+  const auto save = [&](const TrainedModel& best, std::size_t seeds_done) {
+    if (args.out.empty()) return;
+    const std::string pooling(pooling_name(best.recipe.model.pooling));
+    const fs::path dir = fs::path(args.out) / pooling;
+    nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
     if (!data.test.ids.empty())
       extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
     save_sentiment_checkpoint(dir, *best.model, data.vocab, checkpoint_info(best, args.recipe, extra));
-    fmt::print("saved the best {} model (seed {}) to {}/\n", pooling_name(best.recipe.model.pooling),
-               best.recipe.train.seed, dir.string());
+    const std::string line = fmt::format("{}/ (the best {} model of seeds 1..{}: seed {})", dir.string(), pooling,
+                                         seeds_done, best.recipe.train.seed);
+    if (seeds_done == 1) saved.push_back(line);
+    else saved.back() = line;
+  };
+  const Comparison comparison = run_comparison(args.recipe, poolings, args.seeds, data, save);
+  if (comparison.interrupted) {
+    fmt::print(stderr, "sentiment: interrupted; {}\n",
+               saved.empty() ? "no run had finished, nothing saved"
+                             : fmt::format("saved from the finished runs: {}", fmt::join(saved, ", ")));
+    return kExitInterrupted;
   }
+  print_comparison(comparison);
+  for (const std::string& line : saved) fmt::print("saved {}\n", line);
   return 0;
 }
 
 }  // namespace
 
 Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
-                          const PreparedData& data) {
+                          const PreparedData& data,
+                          const std::function<void(const TrainedModel& best, std::size_t seeds_done)>& on_run) {
   Comparison c{poolings, {}, {}, false};
   const bool with_test = !data.test.ids.empty();
   fmt::print("{:<10} {:>4}  {:>9}  {:>9}  {:>8}{}  {:>7}\n", "pooling", "seed", "best ep.", "valid acc", "valid F1",
@@ -107,6 +118,7 @@ Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>
       print_run(run, trained.history, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       c.runs.push_back(std::move(run));
       if (!best || trained.history.best_valid.accuracy > best->history.best_valid.accuracy) best = std::move(trained);
+      if (on_run) on_run(*best, seed);
     }
     c.best.push_back(std::move(*best));
   }
@@ -155,7 +167,7 @@ Subcommand add_compare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated")->delimiter(',')
       ->check(pooling_validator())->capture_default_str();
-  cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/")
+  cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/, updated as runs finish")
       ->type_name("DIR");
   add_recipe_options(*cmd, args->recipe);
   return {cmd, [args] { return run_compare(*args); }};

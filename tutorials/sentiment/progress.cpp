@@ -24,7 +24,7 @@ std::string bar(double fraction) {
 }  // namespace
 
 TrainCallbacks TrainingProgress::callbacks() {
-  return {[this](const ProgressEvent& e) { on_batch(e); }, [this](const EpochRecord& r) { on_epoch(r); }};
+  return {[this](const ProgressEvent& e) { on_batch(e); }, [this](const EpochRecord& r) { on_epoch(r); }, {}};
 }
 
 void TrainingProgress::print_table_header() const {

@@ -95,8 +95,11 @@ struct TrainedModel {
   std::unique_ptr<SentimentClassifier<float>> model;
   TrainingHistory history;
 };
-// `recipe.model.vocab_size` is set from the data; stops on the stop flag.
-TrainedModel train_model(Recipe recipe, const PreparedData& data, const TrainCallbacks& callbacks);
+// `recipe.model.vocab_size` is set from the data; stops on the stop flag. `on_best`, when
+// given, sees the model at each new best epoch, its history so far included (the moment
+// to save it: see TrainCallbacks::on_best); an exception from it ends training.
+TrainedModel train_model(Recipe recipe, const PreparedData& data, TrainCallbacks callbacks,
+                         const std::function<void(const TrainedModel&)>& on_best = {});
 
 // The checkpoint description of a trained model (its recipe, history, vocabulary settings).
 SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArgs& args, nlohmann::json extra);
@@ -104,7 +107,8 @@ SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArg
 // Refuses, before any training, a destination save_sentiment_checkpoint would refuse later.
 void check_checkpoint_destination(const std::filesystem::path& dir);
 
-// A checkpoint whose labels are the data pipeline's (negative, neutral, positive).
+// A checkpoint whose labels are the data pipeline's (negative, neutral, positive). Notes
+// on stderr when it comes from a run that was interrupted or never finished.
 LoadedSentimentModel load_model(const std::filesystem::path& dir);
 
 nlohmann::json metrics_json(const Metrics& m);
@@ -133,8 +137,11 @@ struct Comparison {
   std::vector<TrainedModel> best;  // per pooling (same order): its best seed's model
   bool interrupted = false;
 };
+// `on_run`, when given, is called after each completed run with its pooling's best model
+// so far and the number of seeds done for that pooling (the moment to save it).
 Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
-                          const PreparedData& data);
+                          const PreparedData& data,
+                          const std::function<void(const TrainedModel& best, std::size_t seeds_done)>& on_run = {});
 void print_comparison(const Comparison& comparison);
 
 // predict.cpp: the class probabilities and the words shaded by attention (or word(α)).

@@ -1,6 +1,7 @@
 // `sentiment train`: one model from a recipe on --train/--valid (or a --split file),
-// with live progress and a per-epoch table; saves the best epoch's checkpoint and, with
-// a test split, scores it there (the test metrics go into config.json's "extra").
+// with live progress and a per-epoch table; saves the checkpoint at every new best epoch
+// (so Ctrl-C or a crash leaves the best complete one) and, with a test split, scores the
+// best epoch there at the end (the test metrics go into config.json's "extra").
 #include <fmt/format.h>
 
 #include "progress.hpp"
@@ -18,6 +19,25 @@ struct TrainArgs {
   std::size_t log_every = 0;
 };
 
+// Saves a trained model to --out, replacing what is there atomically.
+using Saver = std::function<void(const TrainedModel&)>;
+
+// What --out holds once training was interrupted: the best complete epoch, saved when it
+// was reached and now marked "interrupted" (Note [Checkpoints during training]).
+int report_interruption(const TrainArgs& args, const TrainedModel& trained, const Saver& save) {
+  const TrainingHistory& h = trained.history;
+  if (h.best_epoch == 0) {
+    fmt::print(stderr, "sentiment: interrupted before the first epoch finished; no checkpoint written{}\n",
+               std::filesystem::exists(args.out) ? fmt::format(" ({} is untouched)", args.out) : "");
+    return kExitInterrupted;
+  }
+  save(trained);  // the same weights, saved again to record the interruption
+  fmt::print(stderr, "sentiment: interrupted after {} complete epoch(s) of {}; the checkpoint at {}/ holds epoch {} "
+             "(valid accuracy {:.4f}), the best of them\n", h.epochs.size(), trained.recipe.train.epochs, args.out,
+             h.best_epoch, h.best_valid.accuracy);
+  return kExitInterrupted;
+}
+
 int run_train(const TrainArgs& args) {
   check_checkpoint_destination(args.out);
   const DataSplits splits = load_splits(args.data);
@@ -26,20 +46,28 @@ int run_train(const TrainArgs& args) {
   recipe.model.vocab_size = data.vocab.size();
   print_setup(splits, recipe);
 
+  nlohmann::json extra = {{"data", splits.files}};
+  std::size_t saved_epoch = 0;
+  const Saver save = [&](const TrainedModel& trained) {
+    save_sentiment_checkpoint(args.out, *trained.model, data.vocab, checkpoint_info(trained, args.recipe, extra));
+    saved_epoch = trained.history.best_epoch;
+  };
   TrainingProgress progress({.live = stdout_is_terminal(), .log_every = args.log_every, .label = {}});
   progress.print_table_header();
-  TrainedModel trained = train_model(recipe, data, progress.callbacks());
-  progress.clear_line();
-  if (trained.history.interrupted) {
-    fmt::print(stderr, "sentiment: interrupted after {} complete epoch(s); no checkpoint written{}\n",
-               trained.history.epochs.size(), std::filesystem::exists(args.out) ? " (the one at --out is untouched)" : "");
-    return kExitInterrupted;
+  TrainedModel trained;
+  try {
+    trained = train_model(recipe, data, progress.callbacks(), save);
+  } catch (const Error& e) {
+    if (saved_epoch == 0) throw;
+    throw Error(fmt::format("{} (the checkpoint at {}/ holds epoch {}, the best before this)", e.what(), args.out,
+                            saved_epoch));
   }
+  progress.clear_line();
+  if (trained.history.interrupted) return report_interruption(args, trained, save);
   const TrainingHistory& h = trained.history;
   fmt::print("\nbest epoch {} of {}: valid accuracy {:.4f}, macro-F1 {:.4f}\n", h.best_epoch, h.epochs.size(),
              h.best_valid.accuracy, h.best_valid.macro_f1);
 
-  nlohmann::json extra = {{"data", splits.files}};
   if (!data.test.ids.empty()) {
     const Evaluation test = evaluate_classifier(*trained.model, data.test);
     fmt::print("\ntest split ({} tweets), best epoch's weights:\n{}", test.metrics.count,
@@ -47,7 +75,7 @@ int run_train(const TrainArgs& args) {
     extra["test"] = metrics_json(test.metrics);
     extra["test"]["loss"] = test.loss;
   }
-  save_sentiment_checkpoint(args.out, *trained.model, data.vocab, checkpoint_info(trained, args.recipe, extra));
+  save(trained);
   fmt::print("\nsaved the checkpoint to {}/ (weights.npz, vocab.txt, config.json)\n", args.out);
   fmt::print("try: sentiment predict --checkpoint {} \"@united lost my bag again\"\n", args.out);
   return 0;
@@ -62,7 +90,7 @@ Subcommand add_train_command(CLI::App& app) {
   cmd->add_option("--pooling", args->pooling, "how the LSTM states become one vector: last, attention or mean")
       ->check(pooling_validator())->capture_default_str();
   cmd->add_option("--seed", args->seed, "initial weights, dropout and batch order")->capture_default_str();
-  cmd->add_option("--out", args->out, "the checkpoint directory to write (replaced only if it is a checkpoint)")
+  cmd->add_option("--out", args->out, "the checkpoint directory, rewritten at each new best epoch (replaced only if it is a checkpoint)")
       ->type_name("DIR")->required();
   cmd->add_option("--log-every", args->log_every,
                   "when stdout is not a terminal, also print a progress line every N batches (0: per epoch only)")

@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 std::atomic<bool> g_stop_requested{false};
 
 // Only an atomic store: nothing else is safe in a signal handler. SA_RESETHAND restores
-// the default action, so a second Ctrl-C kills a program that seems stuck.
+// the default action, so a second Ctrl-C kills a program that seems stuck (a checkpoint
+// being saved then stays whole: saving is atomic). SA_RESTART resumes a system call the
+// signal lands in, so a Ctrl-C during a save does not fail its write with EINTR.
 extern "C" void request_stop(int) { g_stop_requested.store(true); }
 
 }  // namespace
@@ -25,7 +27,7 @@ const std::atomic<bool>& install_stop_handlers() {
   static_assert(std::atomic<bool>::is_always_lock_free);
   struct sigaction action {};
   action.sa_handler = request_stop;
-  action.sa_flags = SA_RESETHAND;
+  action.sa_flags = SA_RESETHAND | SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
@@ -41,12 +43,18 @@ PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args) {
   return out;
 }
 
-TrainedModel train_model(Recipe recipe, const PreparedData& data, const TrainCallbacks& callbacks) {
+TrainedModel train_model(Recipe recipe, const PreparedData& data, TrainCallbacks callbacks,
+                         const std::function<void(const TrainedModel&)>& on_best) {
   recipe.model.vocab_size = data.vocab.size();
   recipe.train.stop = &install_stop_handlers();
   TrainedModel out{recipe, std::make_unique<SentimentClassifier<float>>(recipe.model), {}};
-  out.history = train_classifier(*out.model, data.train, data.valid, recipe.train, callbacks);
   out.recipe.train.stop = nullptr;
+  if (on_best)
+    callbacks.on_best = [&](const TrainingHistory& so_far) {
+      out.history = so_far;
+      on_best(out);
+    };
+  out.history = train_classifier(*out.model, data.train, data.valid, recipe.train, callbacks);
   return out;
 }
 
@@ -79,6 +87,11 @@ LoadedSentimentModel load_model(const fs::path& dir) {
   if (loaded.info.labels != expected)
     throw Error(fmt::format("{}: labels are [{}], but this program reads [{}]", (dir / "config.json").string(),
                             fmt::join(loaded.info.labels, ", "), fmt::join(expected, ", ")));
+  const TrainingHistory& h = loaded.info.history;
+  if (!h.finished)
+    fmt::print(stderr, "sentiment: note: {} holds epoch {} of a training run that {} after {} of {} epochs\n",
+               dir.string(), h.best_epoch, h.interrupted ? "was interrupted" : "was still running (or was killed)",
+               h.epochs.size(), loaded.info.train.epochs);
   return loaded;
 }
 
