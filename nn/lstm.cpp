@@ -111,13 +111,6 @@ Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
   if (n < rows) return slice(state, 0, 0, n);
   return concat<T>({state, Tensor<T>(Array<T>(xt::zeros<T>({n - rows, state.shape()[1]})))}, 0);
 }
-
-// Rows `index` of [0; packed] (a zero row, then the packed rows): padding reads the zeros.
-template <class T>
-Tensor<T> unpack_rows(const Tensor<T>& packed, const Ids& index) {
-  const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), packed.shape()[1]})));
-  return gather(concat<T>({zero_row, packed}, 0), index);
-}
 }  // namespace
 
 template <class T>
@@ -128,6 +121,8 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
   const Tensor<T> x_proj = linear(x_rows, w.weight_ih, w.bias_ih + w.bias_hh);
   Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
+  // Each step's states, in time order after a zero row: padded positions read row 0.
+  const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), H})));
   std::vector<Tensor<T>> hs, cs;
   for (std::size_t k = 0; k < steps; ++k) {
     const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
@@ -144,10 +139,12 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
     std::reverse(hs.begin(), hs.end());
     std::reverse(cs.begin(), cs.end());
   }
-  const Tensor<T> packed_h = concat(hs, 0), packed_c = concat(cs, 0);
+  hs.insert(hs.begin(), zero_row);
+  cs.insert(cs.begin(), zero_row);
+  const Tensor<T> packed_h = concat(hs, 0), packed_c = concat(cs, 0);  // (1+N, H)
   const Ids& final_rows = reverse ? p.first : p.last;
-  return {reshape(unpack_rows(packed_h, p.unpack), {B, steps, H}), unpack_rows(packed_h, final_rows),
-          unpack_rows(packed_c, final_rows)};
+  return {reshape(gather(packed_h, p.unpack), {B, steps, H}), gather(packed_h, final_rows),
+          gather(packed_c, final_rows)};
 }
 
 template <class T>
