@@ -121,19 +121,25 @@ Array<T> max_axis(const Array<T>& x, std::size_t axis, bool keepdims) {
                         [](T a, T b) { return std::max(a, b); });
 }
 
-// Eight partial sums: a single running sum is a serial dependency chain the compiler
-// may not reorder (floating-point addition is not associative), so it cannot vectorise.
-template <class T>
-T sum_all(const Array<T>& x) {
-  T lanes[8] = {};
+// Σ f(x_i), accumulated in Acc over eight partial sums: a single running sum is a serial
+// dependency chain the compiler may not reorder (floating-point addition is not
+// associative), so it cannot vectorise.
+template <class Acc, class T, class F>
+Acc sum_lanes(const Array<T>& x, F f) {
+  Acc lanes[8] = {};
   const T* p = x.data();
   const std::size_t n = x.size(), body = n - n % 8;
   for (std::size_t i = 0; i < body; i += 8)
-    for (std::size_t k = 0; k < 8; ++k) lanes[k] += p[i + k];
-  T total = 0;
-  for (std::size_t i = body; i < n; ++i) total += p[i];
-  for (T lane : lanes) total += lane;
+    for (std::size_t k = 0; k < 8; ++k) lanes[k] += f(p[i + k]);
+  Acc total = 0;
+  for (std::size_t i = body; i < n; ++i) total += f(p[i]);
+  for (Acc lane : lanes) total += lane;
   return total;
+}
+
+template <class T>
+T sum_all(const Array<T>& x) {
+  return sum_lanes<T>(x, [](T v) { return v; });
 }
 
 }  // namespace tg

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
 
+#include "autograd/kernels.hpp"
+
 namespace tg {
 
 namespace {
@@ -146,28 +148,12 @@ void Adam<T>::step() {
 
 // ---- clip_grad_norm ---------------------------------------------------------
 
-namespace {
-// Σ x² in double, in eight independent lanes so that the loop vectorises.
-template <class T>
-double sum_of_squares(const Array<T>& x) {
-  double lanes[8] = {};
-  const T* p = x.data();
-  const std::size_t n = x.size(), body = n - n % 8;
-  for (std::size_t i = 0; i < body; i += 8)
-    for (std::size_t k = 0; k < 8; ++k) lanes[k] += double(p[i + k]) * double(p[i + k]);
-  double total = 0;
-  for (std::size_t i = body; i < n; ++i) total += double(p[i]) * double(p[i]);
-  for (double lane : lanes) total += lane;
-  return total;
-}
-}  // namespace
-
 template <class T>
 T clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
   if (!(max_norm > 0)) throw Error(fmt::format("clip_grad_norm: max_norm = {} (expected > 0)", max_norm));
   double sum_sq = 0;
   for (const auto& p : params)
-    if (p.has_grad()) sum_sq += sum_of_squares(p.grad());
+    if (p.has_grad()) sum_sq += sum_lanes<double>(p.grad(), [](T g) { return double(g) * double(g); });
   const double norm = std::sqrt(sum_sq);
   const double scale = max_norm / (norm + 1e-6);
   if (std::isfinite(norm) && scale < 1)
