@@ -32,10 +32,13 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);  //
 template <class T> Tensor<T> matmul_transposed(const Tensor<T>& a, const Tensor<T>& b);  // a · bᵀ, b (N,K)
 // x · wᵀ + bias, bias (N) or (M,N): a layer's affine map as one gemm onto the bias.
 template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
+// bias + a · b, b (K,N), bias (N) or (M,N): torch.addmm, the same gemm with b untransposed.
+// bias is a sink (see Note [Sink inputs]): pass a temporary or std::move it to spare a copy.
+template <class T> Tensor<T> addmm(Tensor<T> bias, const Tensor<T>& a, const Tensor<T>& b);
 template <class T> Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b);     // (B,M,K)·(B,K,N)
 template <class T> Tensor<T> transpose(const Tensor<T>& x);                   // reverses the axes
 template <class T> Tensor<T> transpose(const Tensor<T>& x, std::vector<std::size_t> perm);
-template <class T> Tensor<T> reshape(const Tensor<T>& x, Shape shape);
+template <class T> Tensor<T> reshape(Tensor<T> x, Shape shape);  // x is a sink: free for a temporary
 
 // ---- reductions, softmax and the loss (ops/reduce.cpp) ----
 template <class T> Tensor<T> sum(const Tensor<T>& x);  // all elements → shape ()

@@ -25,8 +25,8 @@ Tensor<T> Linear<T>::forward(const Tensor<T>& x) const {
   Shape out_shape(x.shape().begin(), x.shape().end());
   out_shape.back() = out_features;
   Tensor<T> rows = x.dim() == 2 ? x : reshape(x, {x.size() / in_features, in_features});
-  const Tensor<T> y = bias.defined() ? linear(rows, weight, bias) : matmul_transposed(rows, weight);
-  return x.dim() == 2 ? y : reshape(y, out_shape);
+  Tensor<T> y = bias.defined() ? linear(rows, weight, bias) : matmul_transposed(rows, weight);
+  return x.dim() == 2 ? y : reshape(std::move(y), out_shape);
 }
 
 template class Linear<float>;

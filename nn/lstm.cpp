@@ -120,6 +120,10 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   // The input half of z for every real position at once: one (N,E)·(E,4H) gemm.
   const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
   const Tensor<T> x_proj = linear(x_rows, w.weight_ih, w.bias_ih + w.bias_hh);
+  // The step's gemm, h·W_hhᵀ: for a few rows BLAS is 1.2–4× faster given W_hhᵀ stored as
+  // (H,4H), which repays one transposed copy per forward; for a single row (one tweet) the
+  // copy costs more than gemv on W_hh as stored.
+  const Tensor<T> w_hh_t = B > 1 ? transpose(w.weight_hh) : Tensor<T>();
   Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
   // Each step's states, in time order after a zero row: padded positions read row 0.
   const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), H})));
@@ -128,7 +132,8 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
     const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
     if (n == 0) continue;
     Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
-    if (h.defined()) z = linear(first_rows(h, n), w.weight_hh, z);  // h = 0 adds nothing
+    if (h.defined())  // h = 0 adds nothing
+      z = w_hh_t.defined() ? addmm(std::move(z), first_rows(h, n), w_hh_t) : linear(first_rows(h, n), w.weight_hh, z);
     const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), g = tanh(slice(z, 1, 2 * H, 3 * H));
     c = h.defined() ? sigmoid(slice(z, 1, H, 2 * H)) * first_rows(c, n) + i * g : i * g;
     h = sigmoid(slice(z, 1, 3 * H, 4 * H)) * tanh(c);

@@ -59,9 +59,9 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
     throw Error(fmt::format("AttentionPooling({}): states {} do not end in {}", proj.in_features,
                             shape_str(states.shape()), proj.in_features));
   const std::size_t B = states.shape()[0], steps = states.shape()[1], D = states.shape()[2];
-  const Tensor<T> u = tanh(proj.forward(states));  // (B,T,D)
+  const Tensor<T> u = tanh(proj.forward(reshape(states, {B * steps, D})));  // (B·T,D)
   // e_t = u_tᵀ u_w for every position at once: (B·T,D)·(D,1).
-  const Tensor<T> e = reshape(matmul(reshape(u, {B * steps, D}), reshape(context, {D, 1})), {B, steps});
+  const Tensor<T> e = reshape(matmul(u, reshape(context, {D, 1})), {B, steps});
   // −∞ at padding: softmax gives it exactly 0, and masked_fill passes it no gradient.
   const Mask padding = !mask;
   const Tensor<T> alpha = softmax(masked_fill(e, padding, -std::numeric_limits<T>::infinity()), 1);

@@ -123,6 +123,23 @@ TEST_CASE("lstm: bidirectional gradient matches central differences, with paddin
   check_gradients(true, false);
 }
 
+// One sequence takes the packed schedule's other form of the step's gemm (linear on W_hh
+// as stored; several rows use addmm on a transposed copy): checked the same way.
+TEST_CASE("lstm: a batch of one sequence, gradient by central differences, both schedules") {
+  for (bool packed : {true, false}) {
+    CAPTURE(packed);
+    std::mt19937_64 rng(3);
+    tg::LSTM<double> lstm(3, 2, rng);
+    lstm.packed = packed;
+    Tensor<double> x = random_input({1, 4, 3}, 5);
+    const tg::Ids lengths = {3};
+    std::vector<Tensor<double>> wrt = lstm.parameters();
+    wrt.push_back(x);
+    const auto report = tg::gradcheck([&] { return all_outputs(lstm.forward(x, lengths)); }, wrt);
+    CHECK_MESSAGE(report.ok, report.str());
+  }
+}
+
 TEST_CASE("lstm: the packed schedule gives the masked schedule's values and gradients") {
   for (bool bidirectional : {false, true}) {
     CAPTURE(bidirectional);

@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xio.hpp>
 #include <xtensor/xmath.hpp>
 
 #include "autograd/autograd.hpp"
+#include "helpers.hpp"
 
 namespace {
 
@@ -111,6 +113,12 @@ std::vector<OpCase> linalg_cases() {
        {a, A{{1, 0, 0.5}, {-1, 2, 1}}, A{10, 20}}, A{{12.5, 26}, {17, 32}}},
       {"linear: the matmul above plus a full bias", [](const Ts& x) { return tg::linear(x[0], x[1], x[2]); },
        {a, A{{1, 0, 0.5}, {-1, 2, 1}}, A{{1, 2}, {3, 4}}}, A{{3.5, 8}, {10, 16}}},
+      {"addmm: a bias row plus the matmul above", [](const Ts& x) { return tg::addmm(x[0], x[1], x[2]); },
+       {A{10, 20}, a, m}, A{{12.5, 26}, {17, 32}}},
+      {"addmm: a full bias plus the matmul above", [](const Ts& x) { return tg::addmm(x[0], x[1], x[2]); },
+       {A{{1, 2}, {3, 4}}, a, m}, A{{3.5, 8}, {10, 16}}},
+      {"addmm: one row", [](const Ts& x) { return tg::addmm(x[0], x[1], x[2]); }, {A{1, 1}, A{{4, 5, 6}}, m},
+       A{{8, 13}}},
       // Batch 0 is the matmul above; batch 1: (1,0,−1)·cols = (−4,−4), (2,1,0)·cols = (5,8).
       {"bmm: (2,2,3) · (2,3,2)", binary(tg::bmm),
        {A{{{1, 2, 3}, {4, 5, 6}}, {{1, 0, -1}, {2, 1, 0}}}, A{{{1, -1}, {0, 2}, {0.5, 1}}, {{1, 2}, {3, 4}, {5, 6}}}},
@@ -367,4 +375,95 @@ TEST_CASE("float32: matmul, softmax and cross_entropy compute and differentiate 
   // dz = (softmax − onehot(labels)) / B with B = 2.
   const Af dz{{1.f / 12, 2.f / 12, (3.f / 6 - 1) / 2}, {(0.4f - 1) / 2, 0.05f, 0.25f}};
   CHECK_MESSAGE(matches(z.grad(), dz, 1e-6f), "got ", z.grad());
+}
+
+namespace {
+// out = a·b by the definition, in long double.
+template <class T>
+tg::Array<T> naive_matmul(const tg::Array<T>& a, const tg::Array<T>& b) {
+  const std::size_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  tg::Array<T> out = tg::Array<T>::from_shape({m, n});
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      long double sum = 0;
+      for (std::size_t l = 0; l < k; ++l) sum += (long double)a(i, l) * b(l, j);
+      out(i, j) = T(sum);
+    }
+  return out;
+}
+
+template <class T>
+void check_few_rows_products(std::size_t width, T tolerance) {
+  for (std::size_t m : {1, 2, 3, 4, 5, 7, 8, 63, 64, 65}) {
+    for (std::size_t k : {1, 13, 128}) {
+      for (std::size_t n : {width, 4 * width}) {
+        CAPTURE(m);
+        CAPTURE(k);
+        CAPTURE(n);
+        const tg::Array<T> a = tg::test::random_array<T>({m, k}, 7 * m + k);
+        const tg::Array<T> b = tg::test::random_array<T>({k, n}, 3 * n + k);
+        const tg::Array<T> bias = tg::test::random_array<T>({m, n}, 5);
+        const tg::Array<T> product = naive_matmul(a, b);
+        CHECK(matches(tg::matmul(tg::Tensor<T>(a), tg::Tensor<T>(b)).value(), product, tolerance));
+        const tg::Array<T> with_bias = product + bias;
+        CHECK(matches(tg::addmm(tg::Tensor<T>(bias), tg::Tensor<T>(a), tg::Tensor<T>(b)).value(), with_bias, tolerance));
+      }
+    }
+  }
+}
+}  // namespace
+
+// Up to 64 rows times a (k, n) matrix with n a multiple of four SIMD vectors goes through
+// the register-blocked kernel of ops/small_gemm.hpp (β = 0 for matmul, 1 onto addmm's
+// bias); other shapes through BLAS. Row counts around the 4-row blocks and past 64.
+TEST_CASE("matmul and addmm: few rows times a wide matrix match the definition (the small-gemm kernel)") {
+  check_few_rows_products<float>(4 * xsimd::batch<float>::size, 2e-5f);
+  check_few_rows_products<double>(4 * xsimd::batch<double>::size, 1e-13);
+}
+
+TEST_CASE("addmm: gradient matches central differences on the small-gemm kernel's shapes") {
+  const std::size_t n = 4 * xsimd::batch<double>::size;
+  for (const tg::Shape& bias_shape : {tg::Shape{n}, tg::Shape{5, n}}) {
+    Td bias(tg::test::random_array(bias_shape, 1), true), x(tg::test::random_array({5, 7}, 2), true),
+        w(tg::test::random_array({7, n}, 3), true);
+    const auto report = tg::gradcheck([&] { return tg::addmm(bias, x, w); }, {bias, x, w});
+    CHECK_MESSAGE(report.ok, report.str());
+  }
+}
+
+TEST_CASE("transpose: a matrix larger than the copy's tiles, and its gradient") {
+  const A x = tg::test::random_array({37, 21}, 4);
+  CHECK(tg::transpose(Td(x)).value() == A(xt::transpose(x)));
+  Td leaf(x, true);
+  const auto report = tg::gradcheck([&] { return tg::transpose(leaf); }, {leaf});
+  CHECK_MESSAGE(report.ok, report.str());
+}
+
+// Note [Sink inputs]: a sink input's buffer is taken only from a temporary nobody else
+// holds and only when no tape records; a named tensor passed as is keeps its value.
+TEST_CASE("sink inputs: reshape and addmm take a temporary's buffer, never a held tensor's") {
+  const A x = tg::test::random_array({4, 6}, 9);
+  {
+    tg::NoGrad<double> no_grad;
+    Td held(x);
+    A expected = x;
+    expected.reshape({6, 4});
+    CHECK(tg::reshape(held, {6, 4}).value() == expected);
+    CHECK(held.value() == x);  // passed by copy: two handles, so copied
+    const double* buffer = held.value().data();
+    const Td moved = tg::reshape(std::move(held), {24});
+    CHECK(moved.value().data() == buffer);  // the last handle, moved in: no copy
+    Td bias(x);
+    const Td sum = tg::addmm(bias, Td(A(xt::ones<double>({4, 2}))), Td(A(xt::ones<double>({2, 6}))));
+    CHECK(bias.value() == x);
+    CHECK(sum.value() == A(x + 2.0));
+  }
+  tg::Tape<double> tape;  // recording: the input stays on the tape, whole
+  Td leaf(x, true);
+  Td doubled = tg::mul(leaf, Td(A{2.0}));
+  const Td flat = tg::reshape(std::move(doubled), {24});
+  tape.backward(tg::sum(flat));
+  for (const auto& node : tape.nodes())
+    if (std::string(node->op) == "mul") CHECK(node->value == A(x * 2.0));
+  CHECK(leaf.grad() == A(xt::ones<double>({4, 6}) * 2.0));
 }

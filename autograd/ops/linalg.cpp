@@ -7,6 +7,7 @@
 #include <xtensor/xmanipulation.hpp>
 
 #include "autograd/ops/detail.hpp"
+#include "autograd/ops/small_gemm.hpp"
 
 namespace tg {
 
@@ -42,13 +43,18 @@ void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_
     return;
   }
   // A single row or column is a matrix-vector product: gemm would first pack (copy) the
-  // whole matrix, which for one tweet at a time costs more than the arithmetic.
-  if (m == 1) {  // outᵀ = op(b)ᵀ·aᵀ; a's k values are `ta ? cols_a : 1` apart
-    blas_gemv(!tb, int(tb ? n : k), int(tb ? k : n), b, int(cols_b), a, int(ta ? cols_a : 1), beta, out);
+  // whole matrix, which for one tweet at a time costs more than the arithmetic. Except a
+  // row times an untransposed b: OpenBLAS's gemv for it (column by column) is 2× its gemm.
+  if (m == 1 && tb) {  // outᵀ = op(b)ᵀ·aᵀ; a's k values are `ta ? cols_a : 1` apart
+    blas_gemv(false, int(n), int(k), b, int(cols_b), a, int(ta ? cols_a : 1), beta, out);
     return;
   }
   if (n == 1) {  // out = op(a)·b, b's k values `tb ? 1 : cols_b` apart
     blas_gemv(ta, int(ta ? k : m), int(ta ? m : k), a, int(cols_a), b, int(tb ? 1 : cols_b), beta, out);
+    return;
+  }
+  if (!ta && !tb && (beta == T(0) || beta == T(1)) && detail::small_gemm_fits<T>(m, n, k)) {
+    detail::small_gemm(a, b, out, m, n, k, beta == T(1));
     return;
   }
   blas_gemm(ta, tb, int(m), int(n), int(k), a, int(cols_a), b, int(cols_b), beta, out);
@@ -84,7 +90,7 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   if (a.dim() != 2 || b.dim() != 2 || a.shape()[1] != b.shape()[0])
     throw Error(fmt::format("matmul: {} · {}", shape_str(a.shape()), shape_str(b.shape())));
-  Array<T> r = xt::empty<T>({a.shape()[0], b.shape()[1]});
+  Array<T> r = Array<T>::from_shape({a.shape()[0], b.shape()[1]});
   gemm(a.value(), false, b.value(), false, r, T(0));
   return record<T>("matmul", std::move(r), {a, b}, [](const BackwardContext<T>& c) { matmul_backward(c, false); });
 }
@@ -97,31 +103,59 @@ template <class T>
 Tensor<T> matmul_transposed(const Tensor<T>& a, const Tensor<T>& b) {
   if (a.dim() != 2 || b.dim() != 2 || a.shape()[1] != b.shape()[1])
     throw Error(fmt::format("matmul_transposed: {} · {}ᵀ", shape_str(a.shape()), shape_str(b.shape())));
-  Array<T> r = xt::empty<T>({a.shape()[0], b.shape()[0]});
+  Array<T> r = Array<T>::from_shape({a.shape()[0], b.shape()[0]});
   gemm(a.value(), false, b.value(), true, r, T(0));
   return record<T>("matmul_transposed", std::move(r), {a, b},
                    [](const BackwardContext<T>& c) { matmul_backward(c, true); });
 }
 
+namespace {
+// An (M,N) result holding bias (N) in every row, or bias (M,N) itself, for a gemm to add
+// onto (β = 1): no separate add and no temporary for the product. Empty when bias fits
+// neither. A sink bias (M,N) lends its buffer (Note [Sink inputs]).
+template <class T>
+Array<T> bias_rows(Tensor<T>& bias, std::size_t M, std::size_t N) {
+  const bool per_column = bias.dim() == 1 && bias.shape()[0] == N;
+  if (!per_column && !(bias.dim() == 2 && bias.shape()[0] == M && bias.shape()[1] == N)) return {};
+  if (!per_column) return detail::take_or_copy_value(bias);
+  Array<T> r = Array<T>::from_shape({M, N});
+  for (std::size_t row = 0; row < M; ++row) std::copy_n(bias.value().data(), N, r.data() + row * N);
+  return r;
+}
+}  // namespace
+
 // linear: result = x · wᵀ + bias       x (M,K), w (N,K), bias (N) or (M,N) → (M,N)
 //   dx += grad · w        dw += gradᵀ · x        dbias += grad (summed over rows if bias is (N))
-// PyTorch's F.linear and addmm in one: the gemm adds onto the bias (β = 1), so there is no
-// separate add and no temporary for x · wᵀ.
+// PyTorch's F.linear: layers store weights as (out, in).
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
-  const bool ok = x.dim() == 2 && w.dim() == 2 && x.shape()[1] == w.shape()[1] &&
-                  ((bias.dim() == 1 && bias.shape()[0] == w.shape()[0]) ||
-                   (bias.dim() == 2 && bias.shape()[0] == x.shape()[0] && bias.shape()[1] == w.shape()[0]));
-  if (!ok)
+  const bool ok = x.dim() == 2 && w.dim() == 2 && x.shape()[1] == w.shape()[1];
+  Tensor<T> shared_bias = bias;  // a second handle: bias_rows copies it
+  Array<T> r = ok ? bias_rows(shared_bias, x.shape()[0], w.shape()[0]) : Array<T>();
+  if (r.dimension() != 2)
     throw Error(fmt::format("linear: {} · {}ᵀ + {}", shape_str(x.shape()), shape_str(w.shape()),
                             shape_str(bias.shape())));
-  const std::size_t M = x.shape()[0], N = w.shape()[0];
-  Array<T> r = xt::empty<T>({M, N});
-  for (std::size_t row = 0; row < M; ++row)
-    std::copy_n(bias.value().data() + (bias.dim() == 1 ? 0 : row * N), N, r.data() + row * N);
   gemm(x.value(), false, w.value(), true, r, T(1));
   return record<T>("linear", std::move(r), {x, w, bias}, [](const BackwardContext<T>& c) {
     matmul_backward(c, true);
+    c.accumulate_sum_to(2, c.take_grad());
+  });
+}
+
+// addmm: result = bias + a · b         a (M,K), b (K,N), bias (N) or (M,N) → (M,N)
+//   da += grad · bᵀ       db += aᵀ · grad        dbias += grad (summed over rows if bias is (N))
+// PyTorch's torch.addmm. With b stored (K,N), a few rows times b is BLAS's fastest case:
+// for 32 rows · (128,512) it is 1.3× linear's x · wᵀ, for 7 rows 4× (tests/bench/README.md).
+template <class T>
+Tensor<T> addmm(Tensor<T> bias, const Tensor<T>& a, const Tensor<T>& b) {
+  const bool ok = a.dim() == 2 && b.dim() == 2 && a.shape()[1] == b.shape()[0];
+  Array<T> r = ok ? bias_rows(bias, a.shape()[0], b.shape()[1]) : Array<T>();
+  if (r.dimension() != 2)
+    throw Error(fmt::format("addmm: {} + {} · {}", shape_str(bias.shape()), shape_str(a.shape()),
+                            shape_str(b.shape())));
+  gemm(a.value(), false, b.value(), false, r, T(1));
+  return record<T>("addmm", std::move(r), {a, b, bias}, [](const BackwardContext<T>& c) {
+    matmul_backward(c, false);
     c.accumulate_sum_to(2, c.take_grad());
   });
 }
@@ -135,7 +169,7 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
       a.shape()[0] == 0)
     throw Error(fmt::format("bmm: {} · {}", shape_str(a.shape()), shape_str(b.shape())));
   const std::size_t B = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
-  Array<T> r = xt::empty<T>({B, M, N});
+  Array<T> r = Array<T>::from_shape({B, M, N});
   for (std::size_t i = 0; i < B; ++i)
     gemm(a.value().data() + i * M * K, K, false, b.value().data() + i * K * N, N, false, r.data() + i * M * N, M, N,
          K, T(0));
@@ -155,6 +189,25 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
   });
 }
 
+namespace {
+// x permuted by perm; a matrix through a tiled loop (xtensor's strided assignment of
+// xt::transpose is ~10× slower: a (512,128) weight cost as much as a batch-1 forward).
+template <class T>
+Array<T> permuted(const Array<T>& x, const std::vector<std::size_t>& perm) {
+  if (x.dimension() != 2 || perm[0] == 0) return Array<T>(xt::transpose(x, perm));
+  constexpr std::size_t kTile = 16;
+  const std::size_t rows = x.shape()[0], cols = x.shape()[1];
+  Array<T> r = Array<T>::from_shape({cols, rows});
+  const T* in = x.data();
+  T* out = r.data();
+  for (std::size_t i0 = 0; i0 < rows; i0 += kTile)
+    for (std::size_t j0 = 0; j0 < cols; j0 += kTile)
+      for (std::size_t i = i0; i < std::min(i0 + kTile, rows); ++i)
+        for (std::size_t j = j0; j < std::min(j0 + kTile, cols); ++j) out[j * rows + i] = in[i * cols + j];
+  return r;
+}
+}  // namespace
+
 // transpose: result = x with its axes permuted: result.shape[k] = x.shape[perm[k]]
 //   dx += grad permuted by perm⁻¹
 template <class T>
@@ -167,10 +220,9 @@ Tensor<T> transpose(const Tensor<T>& x, std::vector<std::size_t> perm) {
     throw Error(fmt::format("transpose: permutation {} does not fit shape {}", shape_str(perm), shape_str(x.shape())));
   std::vector<std::size_t> inverse(perm.size());
   for (std::size_t k = 0; k < perm.size(); ++k) inverse[perm[k]] = k;
-  return record<T>("transpose", Array<T>(xt::transpose(x.value(), perm)), {x},
-                   [inverse](const BackwardContext<T>& c) {
-                     c.accumulate(0, Array<T>(xt::transpose(c.grad(), inverse)));
-                   });
+  return record<T>("transpose", permuted(x.value(), perm), {x}, [inverse](const BackwardContext<T>& c) {
+    c.accumulate(0, permuted(c.grad(), inverse));
+  });
 }
 
 template <class T>
@@ -183,11 +235,11 @@ Tensor<T> transpose(const Tensor<T>& x) {
 // reshape: result = x viewed with a new shape of the same size
 //   dx += grad reshaped to x's shape
 template <class T>
-Tensor<T> reshape(const Tensor<T>& x, Shape shape) {
+Tensor<T> reshape(Tensor<T> x, Shape shape) {
   const std::size_t n = std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
   if (n != x.size())
     throw Error(fmt::format("reshape: {} to {}", shape_str(x.shape()), shape_str(shape)));
-  Array<T> r = x.value();
+  Array<T> r = detail::take_or_copy_value(x);
   r.reshape(shape);
   return record<T>("reshape", std::move(r), {x}, [](const BackwardContext<T>& c) {
     Array<T> g = c.take_grad();
@@ -200,10 +252,11 @@ Tensor<T> reshape(const Tensor<T>& x, Shape shape) {
   template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);              \
   template Tensor<T> matmul_transposed(const Tensor<T>&, const Tensor<T>&);   \
   template Tensor<T> linear(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> addmm(Tensor<T>, const Tensor<T>&, const Tensor<T>&);         \
   template Tensor<T> bmm(const Tensor<T>&, const Tensor<T>&);                 \
   template Tensor<T> transpose(const Tensor<T>&, std::vector<std::size_t>);   \
   template Tensor<T> transpose(const Tensor<T>&);                             \
-  template Tensor<T> reshape(const Tensor<T>&, Shape);
+  template Tensor<T> reshape(Tensor<T>, Shape);
 TG_FOR_FLOAT_AND_DOUBLE(TG_INSTANTIATE)
 
 }  // namespace tg

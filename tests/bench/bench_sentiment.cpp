@@ -14,7 +14,10 @@
 //     flag after warm-up + timed batches, so the trainer ends after that batch (no
 //     validation pass runs). seconds_per_epoch = timed seconds / timed tweets × tweets.
 //  2. inference, batch 64: evaluation mode, no tape (NoGrad), the split in file order
-//     in batches of 64 padded as in training; forward to logits and argmax.
+//     in batches of 64 padded as in training; forward to logits and argmax. With
+//     --threads N each batch's rows are shared among N threads (forward_parallel).
+//     --threads N is the cores tapegrad may use, as torch.set_num_threads(N): BLAS gets
+//     N threads where one thread of control runs (training, batch 1), 1 in each worker.
 //  3. latency, batch 1: the first --latency-tweets tweets one at a time, each timed
 //     alone from its ids to the predicted class; p50 and p99 (nearest rank).
 #include <sys/resource.h>
@@ -36,6 +39,7 @@
 #include "autograd/autograd.hpp"
 #include "models/batch.hpp"
 #include "models/dataset.hpp"
+#include "models/parallel_forward.hpp"
 #include "models/synthetic_tweets.hpp"
 #include "models/trainer.hpp"
 
@@ -198,8 +202,8 @@ int predicted_class(const tg::Array<float>& logits, std::size_t b) {
 
 // Forward to logits and the predicted class of each row; returns how many came out
 // positive, so the work cannot be optimised away.
-std::size_t classify(tg::SentimentClassifier<float>& model, const tg::Batch& batch) {
-  const tg::ClassifierOutput<float> out = model.forward(batch.ids, batch.mask);
+std::size_t classify(tg::SentimentClassifier<float>& model, const tg::Batch& batch, tg::WorkerPool& pool) {
+  const tg::ClassifierOutput<float> out = tg::forward_parallel(model, batch.ids, batch.mask, pool);
   std::size_t positive = 0;
   for (std::size_t b = 0; b < batch.rows.size(); ++b) positive += predicted_class(out.logits.value(), b) == 2;
   return positive;
@@ -212,16 +216,21 @@ struct InferenceRun {
   std::size_t checksum = 0;
 };
 
+// Batches are shared among `threads` workers (forward_parallel), each calling BLAS single-
+// threaded; a single tweet cannot be split, so for the latency BLAS gets the threads.
 InferenceRun time_inference(tg::SentimentClassifier<float>& model, const tg::EncodedData& data, std::size_t pad_to,
-                            std::size_t latency_tweets) {
+                            std::size_t latency_tweets, int threads) {
   constexpr std::size_t kWarmupBatches = 3, kWarmupSingles = 20;
   tg::NoGrad<float> no_grad;
   model.eval();
   InferenceRun run;
+  tg::WorkerPool pool{std::size_t(threads)};
+  openblas_set_num_threads(1);
   const std::vector<tg::Batch> batches = tg::Batcher(data.ids, data.labels, {64, false, 0, pad_to}).epoch(0);
-  for (std::size_t i = 0; i < std::min(kWarmupBatches, batches.size()); ++i) run.checksum += classify(model, batches[i]);
+  for (std::size_t i = 0; i < std::min(kWarmupBatches, batches.size()); ++i)
+    run.checksum += classify(model, batches[i], pool);
   const Stopwatch start;
-  for (const tg::Batch& batch : batches) run.checksum += classify(model, batch);
+  for (const tg::Batch& batch : batches) run.checksum += classify(model, batch, pool);
   run.b64 = elapsed(start, Stopwatch());
   run.b64_tweets = data.ids.size();
   for (const auto& ids : data.ids) run.b64_tokens += ids.size();
@@ -232,9 +241,10 @@ InferenceRun time_inference(tg::SentimentClassifier<float>& model, const tg::Enc
     const std::array<std::size_t, 1> row{i};
     one_each.push_back(tg::make_batch(data.ids, data.labels, row, pad_to));
   }
+  openblas_set_num_threads(threads);
   for (std::size_t i = 0; i < singles; ++i) {
     const auto t0 = Clock::now();
-    run.checksum += classify(model, one_each[i]);
+    run.checksum += classify(model, one_each[i], pool);  // one row: runs on this thread alone
     if (i >= kWarmupSingles) run.latencies_ms.push_back(1e3 * seconds_between(t0, Clock::now()));
   }
   return run;
@@ -318,7 +328,7 @@ int run(const Settings& s) {
   tg::SentimentClassifier<float> model(recipe.model);
   const TrainingRun train = time_training(model, encoded, recipe.train, s.warmup, s.batches);
   const double rss_after_training = peak_rss_mb();
-  const InferenceRun infer = time_inference(model, encoded, pad_to, s.latency_tweets);
+  const InferenceRun infer = time_inference(model, encoded, pad_to, s.latency_tweets, s.threads);
   std::cout << report(s, data, recipe, vocab.size(), train, rss_after_training, infer).dump(2) << "\n";
   return 0;
 }
@@ -336,7 +346,9 @@ int main(int argc, char** argv) {
   app.add_option("--pooling", s.pooling, "attention | last | mean")->check(CLI::IsMember({"attention", "last", "mean"}));
   app.add_option("--padding", s.padding, "batch: pad each batch to its longest tweet; 48: pad every batch to 48 tokens")
       ->check(CLI::IsMember({"batch", "48"}));
-  app.add_option("--threads", s.threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
+  app.add_option("--threads", s.threads,
+                 "cores to use: BLAS threads for training and batch 1, workers sharing each batch of 64")
+      ->check(CLI::Range(1, 64));
   app.add_option("--warmup", s.warmup, "untimed training batches first (they also build the epoch's batches)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--batches", s.batches, "timed training batches (warm-up + timed ≤ one epoch)");

@@ -1,0 +1,136 @@
+// Tests of models/parallel_forward: the worker pool's fork–join contract, and that a batch
+// shared among threads gives the values of one forward over the whole batch.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "autograd/autograd.hpp"
+#include "helpers.hpp"
+#include "models/parallel_forward.hpp"
+
+namespace {
+
+// A padded batch of `lengths` with random ids in [1, vocab): mask true at real positions.
+std::pair<tg::Ids, tg::Mask> random_batch(const std::vector<std::size_t>& lengths, std::size_t vocab, std::uint64_t seed) {
+  const std::size_t steps = *std::max_element(lengths.begin(), lengths.end());
+  tg::Ids ids = xt::zeros<std::int64_t>({lengths.size(), steps});
+  tg::Mask mask = xt::zeros<bool>({lengths.size(), steps});
+  std::mt19937_64 rng(seed);
+  for (std::size_t b = 0; b < lengths.size(); ++b)
+    for (std::size_t t = 0; t < lengths[b]; ++t) {
+      ids(b, t) = std::int64_t(1 + rng() % (vocab - 1));
+      mask(b, t) = true;
+    }
+  return {ids, mask};
+}
+
+template <class T>
+T max_abs_diff(const tg::Array<T>& a, const tg::Array<T>& b) {
+  REQUIRE(tg::shapes_equal(a.shape(), b.shape()));
+  T m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
+  return m;
+}
+
+// Hidden 16: the LSTM step's 4H = 64 columns take the small-gemm kernel in float.
+tg::ClassifierConfig small_config(tg::PoolingKind pooling, bool bidirectional) {
+  return {.vocab_size = 40, .embedding_dim = 6, .hidden_size = 16, .pooling = pooling, .bidirectional = bidirectional};
+}
+
+template <class T>
+void check_matches_one_forward(tg::PoolingKind pooling, bool bidirectional, T tolerance) {
+  tg::SentimentClassifier<T> model(small_config(pooling, bidirectional));
+  model.eval();
+  const std::vector<std::size_t> lengths{3, 9, 1, 7, 7, 2, 9, 5, 4, 1, 8};  // unsorted, ties, T = 9
+  const auto [ids, mask] = random_batch(lengths, 40, 5);
+  tg::NoGrad<T> no_grad;
+  const tg::ClassifierOutput<T> whole = model.forward(ids, mask);
+  for (std::size_t threads : {1, 2, 3, 8, 16}) {  // 16 > B: some threads get no rows
+    CAPTURE(threads);
+    tg::WorkerPool pool(threads);
+    const tg::ClassifierOutput<T> shared = tg::forward_parallel(model, ids, mask, pool);
+    CHECK(max_abs_diff(whole.logits.value(), shared.logits.value()) <= tolerance);
+    CHECK(max_abs_diff(whole.alpha.value(), shared.alpha.value()) <= tolerance);
+    for (std::size_t b = 0; b < lengths.size(); ++b)
+      for (std::size_t t = lengths[b]; t < mask.shape()[1]; ++t) CHECK(shared.alpha.value()(b, t) == T(0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("worker pool: job 0 runs on the caller, each other job on its own worker, every run") {
+  tg::WorkerPool pool(3);
+  CHECK(pool.size() == 3);
+  for (int run = 0; run < 500; ++run) {  // many runs back to back: no job lost or run twice
+    std::mutex m;
+    std::vector<std::thread::id> ran_on(3);
+    std::atomic<int> calls{0};
+    std::vector<std::function<void()>> jobs;
+    for (std::size_t k = 0; k < 3; ++k)
+      jobs.emplace_back([&, k] {
+        ++calls;
+        const std::lock_guard lock(m);
+        ran_on[k] = std::this_thread::get_id();
+      });
+    pool.run(jobs);
+    REQUIRE(calls == 3);
+    CHECK(ran_on[0] == std::this_thread::get_id());
+    CHECK(std::set<std::thread::id>(ran_on.begin(), ran_on.end()).size() == 3);
+  }
+  std::atomic<int> calls{0};
+  pool.run({[&] { ++calls; }});  // fewer jobs than threads
+  pool.run({});
+  CHECK(calls == 1);
+}
+
+TEST_CASE("worker pool: an exception in any job reaches the caller, and the pool keeps working") {
+  tg::WorkerPool pool(2);
+  CHECK_THROWS_WITH_AS(pool.run({[] {}, [] { throw tg::Error("job 1 failed"); }}), "job 1 failed", tg::Error);
+  CHECK_THROWS_WITH_AS(pool.run({[] { throw std::runtime_error("job 0 failed"); }, [] {}}), "job 0 failed",
+                       std::runtime_error);
+  std::atomic<int> calls{0};
+  pool.run({[&] { ++calls; }, [&] { ++calls; }});
+  CHECK(calls == 2);
+  CHECK_THROWS_WITH_AS(pool.run({[] {}, [] {}, [] {}}), "WorkerPool: 3 jobs for 2 threads", tg::Error);
+  CHECK_THROWS_WITH_AS(tg::WorkerPool(0), "WorkerPool: needs at least one thread (the caller)", tg::Error);
+}
+
+TEST_CASE("forward_parallel: the same logits and attention as one forward over the batch") {
+  for (bool bidirectional : {false, true}) {
+    CAPTURE(bidirectional);
+    check_matches_one_forward<float>(tg::PoolingKind::attention, bidirectional, 2e-6f);
+    check_matches_one_forward<double>(tg::PoolingKind::attention, bidirectional, 1e-14);
+    check_matches_one_forward<double>(tg::PoolingKind::last, bidirectional, 1e-14);
+    check_matches_one_forward<double>(tg::PoolingKind::mean, bidirectional, 1e-14);
+  }
+}
+
+TEST_CASE("forward_parallel: evaluation only, and errors from a worker's rows reach the caller") {
+  tg::SentimentClassifier<float> model(small_config(tg::PoolingKind::attention, false));
+  tg::WorkerPool pool(2);
+  auto [ids, mask] = random_batch({5, 2}, 40, 1);
+  CHECK_THROWS_WITH_AS(tg::forward_parallel(model, ids, mask, pool),
+                       "forward_parallel: the model is in training mode (dropout would share one random stream); "
+                       "call eval()",
+                       tg::Error);
+  model.eval();
+  {
+    tg::Tape<float> tape;
+    CHECK_THROWS_WITH_AS(tg::forward_parallel(model, ids, mask, pool),
+                         "forward_parallel: a tape is recording in this thread; parallel forward is for evaluation "
+                         "(NoGrad)",
+                         tg::Error);
+  }
+  const tg::NoGrad<float> no_grad;
+  CHECK_THROWS_WITH_AS(tg::forward_parallel(model, ids, tg::Mask(xt::ones<bool>({2, 4})), pool),
+                       "forward_parallel: ids (2,5) and mask (2,4) must both be (B,T)", tg::Error);
+  ids(1, 0) = 40;  // the shorter row goes to the worker thread
+  CHECK_THROWS_WITH_AS(tg::forward_parallel(model, ids, mask, pool),
+                       "gather: id 40 is out of range for a table of 40 rows", tg::Error);
+  ids(1, 0) = 39;
+  CHECK(tg::forward_parallel(model, ids, mask, pool).logits.shape()[0] == 2);
+}
