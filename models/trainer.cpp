@@ -222,7 +222,14 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
   return history;
 }
 
-Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data, std::size_t batch_size) {
+namespace {
+ClassifierOutput<float> evaluate_batch(SentimentClassifier<float>& model, const Batch& batch, WorkerPool* pool) {
+  return pool ? forward_parallel(model, batch.ids, batch.mask, *pool) : model.forward(batch.ids, batch.mask);
+}
+}  // namespace
+
+Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data, std::size_t batch_size,
+                               WorkerPool* pool) {
   Evaluation result;
   if (data.ids.empty()) return result;
   NoGrad<float> no_grad;
@@ -230,7 +237,7 @@ Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedD
   const Batcher batcher(data.ids, data.labels, {batch_size, false, 0, 0});
   result.predicted.resize(data.ids.size());
   for (const Batch& batch : batcher.epoch(0)) {
-    const ClassifierOutput<float> out = model.forward(batch.ids, batch.mask);
+    const ClassifierOutput<float> out = evaluate_batch(model, batch, pool);
     result.loss += double(cross_entropy(out.logits, batch.labels).item()) * double(batch.rows.size());
     for (std::size_t b = 0; b < batch.rows.size(); ++b) result.predicted[batch.rows[b]] = argmax_row(out.logits.value(), b);
   }
@@ -241,7 +248,8 @@ Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedD
 }
 
 std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const Vocabulary& vocab,
-                                      const std::vector<std::string>& texts, std::size_t max_tokens) {
+                                      const std::vector<std::string>& texts, std::size_t max_tokens,
+                                      WorkerPool* pool) {
   constexpr std::size_t kChunk = 256;
   NoGrad<float> no_grad;
   model.eval();
@@ -255,7 +263,7 @@ std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const V
       rows.push_back(i);
     }
     const Batch batch = make_batch(ids, std::vector<std::int64_t>(count, 0), rows);
-    const ClassifierOutput<float> result = model.forward(batch.ids, batch.mask);
+    const ClassifierOutput<float> result = evaluate_batch(model, batch, pool);
     const Array<float> probabilities = softmax(result.logits, 1).value();
     for (std::size_t b = 0; b < count; ++b) {
       Prediction p;

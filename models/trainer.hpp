@@ -10,6 +10,7 @@
 #include "models/classifier.hpp"
 #include "models/dataset.hpp"
 #include "models/metrics.hpp"
+#include "models/parallel_forward.hpp"
 #include "models/text.hpp"
 
 namespace tg {
@@ -100,8 +101,10 @@ struct Evaluation {
   double loss = 0;
   std::vector<int> predicted;  // per row of the data
 };
+// With a pool, each batch's rows are shared among its threads (forward_parallel; run BLAS
+// single-threaded then); the results are those of one thread, to rounding.
 Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data,
-                               std::size_t batch_size = 256);
+                               std::size_t batch_size = 256, WorkerPool* pool = nullptr);
 
 struct Prediction {
   std::vector<std::string> tokens;  // what the model read, as tokenize() gives it; "<unk>" for a text with no token
@@ -111,6 +114,7 @@ struct Prediction {
   int label = 0;                    // the most probable class
 };
 std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const Vocabulary& vocab,
-                                      const std::vector<std::string>& texts, std::size_t max_tokens = kMaxTokens);
+                                      const std::vector<std::string>& texts, std::size_t max_tokens = kMaxTokens,
+                                      WorkerPool* pool = nullptr);
 
 }  // namespace tg

@@ -150,6 +150,24 @@ TEST_CASE("cli: evaluate --json prints one object whose confusion matrix counts 
   CHECK(j["per_class"].contains("neutral"));
 }
 
+// --threads 3 shares each batch among three threads (forward_parallel): the same counts,
+// and the loss to rounding (a share's gemms have other row counts).
+TEST_CASE("cli: evaluate with --threads 3 scores as with one thread") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const Result one = cli.run("evaluate --checkpoint model --data test.csv --json");
+  const Result three = cli.run("evaluate --checkpoint model --data test.csv --json --threads 3");
+  REQUIRE_MESSAGE(one.status == 0, one.err);
+  REQUIRE_MESSAGE(three.status == 0, three.err);
+  const json a = json::parse(one.out), b = json::parse(three.out);
+  CHECK(a["confusion"] == b["confusion"]);
+  CHECK(a["loss"].get<double>() == doctest::Approx(b["loss"].get<double>()).epsilon(1e-5));
+  const Result report = cli.run("report --checkpoint model --data test.csv --out r.html --threads 2");
+  REQUIRE_MESSAGE(report.status == 0, report.err);
+  CHECK(report.out.find(fmt::format("accuracy {:.4f}", a["accuracy"].get<double>())) != std::string::npos);
+}
+
 TEST_CASE("cli: predict --json gives tokens, alpha summing to 1 under attention, and probabilities") {
   if (binary_missing()) return;
   const Cli cli;

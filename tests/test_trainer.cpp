@@ -297,15 +297,19 @@ TEST_CASE("trainer: bad options throw naming the option") {
                        doctest::Contains("validation split is empty"), tg::Error);
 }
 
-TEST_CASE("evaluate: one prediction per row, and neither they nor the loss depend on the batch size") {
+TEST_CASE("evaluate: one prediction per row, and neither they nor the loss depend on the batch size or threads") {
   const TinyData d = tiny_data(60, 70);
   tg::SentimentClassifier<float> model(tiny_config(d.vocab));
   const tg::Evaluation big = tg::evaluate_classifier(model, d.valid, 256);
   const tg::Evaluation small = tg::evaluate_classifier(model, d.valid, 7);
+  tg::WorkerPool pool(2);
+  const tg::Evaluation shared = tg::evaluate_classifier(model, d.valid, 256, &pool);
   CHECK(big.predicted.size() == 70);
   CHECK(big.metrics.count == 70);
   CHECK(big.predicted == small.predicted);
+  CHECK(big.predicted == shared.predicted);
   CHECK(small.loss == doctest::Approx(big.loss).epsilon(1e-5));
+  CHECK(shared.loss == doctest::Approx(big.loss).epsilon(1e-5));
   CHECK(big.loss > 0);
   const std::vector<int> truth(d.valid.labels.begin(), d.valid.labels.end());
   CHECK(big.metrics.accuracy == tg::compute_metrics(truth, big.predicted, 3).accuracy);

@@ -170,7 +170,7 @@ Subcommand add_compare_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/, updated as runs finish")
       ->type_name("DIR");
   add_recipe_options(*cmd, args->recipe);
-  return {cmd, [args] { return run_compare(*args); }};
+  return {cmd, [args](int) { return run_compare(*args); }};
 }
 
 }  // namespace tg::cli

@@ -133,7 +133,7 @@ Subcommand add_demo_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "the directory for the CSV files, the model and the report")
       ->type_name("DIR")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "a tiny version that runs in seconds (a smoke test; its numbers mean nothing)");
-  return {cmd, [args] { return run_demo(*args); }};
+  return {cmd, [args](int) { return run_demo(*args); }};
 }
 
 }  // namespace tg::cli

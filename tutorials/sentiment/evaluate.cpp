@@ -13,11 +13,12 @@ struct EvaluateArgs {
   bool json = false;
 };
 
-int run_evaluate(const EvaluateArgs& args) {
+int run_evaluate(const EvaluateArgs& args, int threads) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
   const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
-  const Evaluation result =
-      evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens));
+  const std::unique_ptr<WorkerPool> pool = evaluation_pool(threads);
+  const Evaluation result = evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
+                                                256, pool.get());
   if (args.json) {
     nlohmann::json out = metrics_json(result.metrics);
     out["checkpoint"] = args.checkpoint;
@@ -43,7 +44,7 @@ Subcommand add_evaluate_command(CLI::App& app) {
       ->required();
   add_column_options(*cmd, args->columns);
   cmd->add_flag("--json", args->json, "print one JSON object (metrics, confusion matrix, loss)");
-  return {cmd, [args] { return run_evaluate(*args); }};
+  return {cmd, [args](int threads) { return run_evaluate(*args, threads); }};
 }
 
 }  // namespace tg::cli

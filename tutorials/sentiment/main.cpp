@@ -33,11 +33,13 @@ int main(int argc, char** argv) {
   const std::vector<Subcommand> commands = {add_train_command(app),   add_compare_command(app),
                                             add_evaluate_command(app), add_predict_command(app),
                                             add_report_command(app),   add_demo_command(app)};
-  // More than one BLAS thread only fights the tape's many small GEMMs for 2 cores.
+  // One by default: on a shared or busy machine a second BLAS thread often waits more than
+  // it works (tests/bench/README.md has the measurements on an idle one).
   int threads = 1;
   for (const Subcommand& command : commands)
-    command.cli->add_option("--threads", threads, "OpenBLAS threads")->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    command.cli->add_option("--threads", threads,
+                            "cores to use: BLAS threads when training, threads sharing each batch when evaluating")
+        ->check(CLI::Range(1, 64))->capture_default_str();
 
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(threads);
   try {
     for (const Subcommand& command : commands)
-      if (command.cli->parsed()) return command.run();
+      if (command.cli->parsed()) return command.run(threads);
     return fail(kExitUsage, "no subcommand given (see sentiment --help)");
   } catch (const UsageError& e) {
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));

@@ -6,7 +6,15 @@
 #include "models/limits.hpp"
 #include "sentiment.hpp"
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace tg::cli {
+
+std::unique_ptr<WorkerPool> evaluation_pool(int threads) {
+  if (threads <= 1) return nullptr;
+  openblas_set_num_threads(1);
+  return std::make_unique<WorkerPool>(std::size_t(threads));
+}
 
 void add_data_options(CLI::App& cmd, DataArgs& args) {
   CLI::Option* split = cmd.add_option("--split", args.split,

@@ -34,8 +34,16 @@ struct UsageError : Error {
 
 struct Subcommand {
   CLI::App* cli;
-  std::function<int()> run;  // reads the options CLI11 has parsed; returns the exit status
+  // Reads the options CLI11 has parsed and returns the exit status. `threads` is --threads,
+  // common to every subcommand: main gives BLAS that many threads (training); commands
+  // that only evaluate share each batch among them instead (evaluation_pool).
+  std::function<int(int threads)> run;
 };
+
+// For commands that only evaluate: `threads` threads sharing each batch (forward_parallel),
+// BLAS back to one thread in each, as two levels of threads would fight for the cores.
+// Null for one thread: then evaluation runs on the caller alone, BLAS as main set it.
+std::unique_ptr<WorkerPool> evaluation_pool(int threads);
 Subcommand add_train_command(CLI::App& app);
 Subcommand add_compare_command(CLI::App& app);
 Subcommand add_evaluate_command(CLI::App& app);
@@ -152,6 +160,7 @@ struct ReportArgs {
   std::string checkpoint, data, out = "report.html";
   Columns columns;
   std::size_t examples = 6;  // correct and wrong ones each
+  int threads = 1;           // see evaluation_pool
 };
 Metrics write_report(const ReportArgs& args);
 

@@ -96,7 +96,7 @@ Subcommand add_train_command(CLI::App& app) {
                   "when stdout is not a terminal, also print a progress line every N batches (0: per epoch only)")
       ->capture_default_str();
   add_recipe_options(*cmd, args->recipe);
-  return {cmd, [args] { return run_train(*args); }};
+  return {cmd, [args](int) { return run_train(*args); }};
 }
 
 }  // namespace tg::cli
