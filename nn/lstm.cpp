@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -119,11 +120,8 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
   // The input half of z for every real position at once: one (N,E)·(E,4H) gemm.
   const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
-  const Tensor<T> x_proj = linear(x_rows, w.weight_ih, w.bias_ih + w.bias_hh);
-  // The step's gemm, h·W_hhᵀ: for a few rows BLAS is 1.2–4× faster given W_hhᵀ stored as
-  // (H,4H), which repays one transposed copy per forward; for a single row (one tweet) the
-  // copy costs more than gemv on W_hh as stored.
-  const Tensor<T> w_hh_t = B > 1 ? transpose(w.weight_hh) : Tensor<T>();
+  const Tensor<T> x_proj = addmm(w.bias_ih + w.bias_hh, x_rows, transposed(w.weight_ih));
+  const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
   Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
   // Each step's states, in time order after a zero row: padded positions read row 0.
   const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), H})));
@@ -132,8 +130,7 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
     const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
     if (n == 0) continue;
     Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
-    if (h.defined())  // h = 0 adds nothing
-      z = w_hh_t.defined() ? addmm(std::move(z), first_rows(h, n), w_hh_t) : linear(first_rows(h, n), w.weight_hh, z);
+    if (h.defined()) z = addmm(std::move(z), first_rows(h, n), w_hh_t);  // h = 0 adds nothing
     const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), g = tanh(slice(z, 1, 2 * H, 3 * H));
     c = h.defined() ? sigmoid(slice(z, 1, H, 2 * H)) * first_rows(c, n) + i * g : i * g;
     h = sigmoid(slice(z, 1, 3 * H, 4 * H)) * tanh(c);
@@ -150,6 +147,20 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   const Ids& final_rows = reverse ? p.first : p.last;
   return {reshape(gather(packed_h, p.unpack), {B, steps, H}), gather(packed_h, final_rows),
           gather(packed_c, final_rows)};
+}
+
+template <class T>
+Tensor<T> LSTM<T>::transposed(const Tensor<T>& weight) const {
+  if (active_tape<T>()) return transpose(weight);  // recorded: the gradient flows back through it
+  const std::lock_guard lock(transposed_mutex_);
+  auto copy = std::find_if(transposed_.begin(), transposed_.end(),
+                           [&](const TransposedCopy& c) { return c.source == weight.node_ptr(); });
+  if (copy == transposed_.end()) copy = transposed_.insert(transposed_.end(), {weight.node_ptr(), {}, {}});
+  const Array<T>& now = weight.value();
+  const bool same = shapes_equal(copy->source_value.shape(), now.shape()) &&
+                    std::memcmp(copy->source_value.data(), now.data(), now.size() * sizeof(T)) == 0;
+  if (!same || !copy->value.defined()) *copy = {weight.node_ptr(), now, transpose(weight)};
+  return copy->value;
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 // Composed from generic autograd ops: there is no hand-written backward here.
 // Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
 #pragma once
+#include <mutex>
 #include <optional>
 #include <random>
 
@@ -78,6 +79,23 @@ class LSTM : public Module<T> {
   Run run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask, bool reverse) const;
   Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
   LSTMWeights<T> make_weights(const std::string& suffix, std::mt19937_64& rng);
+
+  // Note [Transposed weights]
+  // The packed schedule multiplies by W_ihᵀ and W_hhᵀ stored as (E,4H) and (H,4H): few
+  // rows times an untransposed matrix is BLAS's fast case (1.2–4× x·Wᵀ for 1–64 rows) and
+  // the few-row kernel's (ops/small_gemm.hpp). Under a tape the transposes are ops, so the
+  // gradient reaches W. In evaluation the copies are kept between forwards — for one tweet
+  // at a time, transposing 115k weights each time would cost as much as the products save.
+  // A copy is used only while W is bit for bit what it was copied from: comparing is 3×
+  // cheaper than transposing, and no write to W, however made, can leave a stale copy.
+  Tensor<T> transposed(const Tensor<T>& weight) const;
+  struct TransposedCopy {
+    std::shared_ptr<Node<T>> source;
+    Array<T> source_value;  // W when the copy was made
+    Tensor<T> value;        // its transpose
+  };
+  mutable std::mutex transposed_mutex_;  // forward_parallel's threads share the copies
+  mutable std::vector<TransposedCopy> transposed_;
 };
 
 // (B,T) mask, true where t < lengths[b]; throws when a length is negative or over T.

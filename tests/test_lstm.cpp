@@ -140,6 +140,31 @@ TEST_CASE("lstm: a batch of one sequence, gradient by central differences, both 
   }
 }
 
+// Note [Transposed weights]: evaluation keeps W_ihᵀ and W_hhᵀ between forwards; a write
+// to W by any route, even through a reference taken before, must reach the next forward.
+TEST_CASE("lstm: evaluation sees a weight written in place between forwards") {
+  std::mt19937_64 rng(4);
+  tg::LSTM<double> lstm(3, 2, rng);
+  const Tensor<double> x = random_input({2, 4, 3}, 6);
+  const tg::Ids lengths = {4, 2};
+  tg::NoGrad<double> no_grad;
+  Array<double>& w_hh = lstm.forward_weights.weight_hh.mutable_value();  // held across forwards
+  Array<double>& w_ih = lstm.forward_weights.weight_ih.mutable_value();
+  const Array<double> before = lstm.forward(x, lengths).states.value();
+  const auto masked_states = [&] {
+    lstm.packed = false;  // the reference schedule: no transposed copies
+    Array<double> states = lstm.forward(x, lengths).states.value();
+    lstm.packed = true;
+    return states;
+  };
+  w_hh(0, 0) += 0.5;
+  const Array<double> after_hh = lstm.forward(x, lengths).states.value();
+  CHECK(max_abs_diff(after_hh, masked_states()) <= 1e-14);
+  CHECK(max_abs_diff(after_hh, before) > 1e-3);
+  w_ih(1, 2) -= 0.5;
+  CHECK(max_abs_diff(lstm.forward(x, lengths).states.value(), masked_states()) <= 1e-14);
+}
+
 TEST_CASE("lstm: the packed schedule gives the masked schedule's values and gradients") {
   for (bool bidirectional : {false, true}) {
     CAPTURE(bidirectional);
