@@ -81,13 +81,14 @@ class LSTM : public Module<T> {
   LSTMWeights<T> make_weights(const std::string& suffix, std::mt19937_64& rng);
 
   // Note [Transposed weights]
-  // The packed schedule multiplies by W_ihᵀ and W_hhᵀ stored as (E,4H) and (H,4H): few
-  // rows times an untransposed matrix is BLAS's fast case (1.2–4× x·Wᵀ for 1–64 rows) and
-  // the few-row kernel's (ops/small_gemm.hpp). Under a tape the transposes are ops, so the
-  // gradient reaches W. In evaluation the copies are kept between forwards — for one tweet
-  // at a time, transposing 115k weights each time would cost as much as the products save.
-  // A copy is used only while W is bit for bit what it was copied from: comparing is 3×
-  // cheaper than transposing, and no write to W, however made, can leave a stale copy.
+  // The packed schedule's step multiplies a few rows h by W_hhᵀ stored as (H,4H): a few rows
+  // times an untransposed matrix is BLAS's fast case (1.2–4× h·W_hhᵀ for 1–64 rows) and
+  // the few-row kernel's (ops/small_gemm.hpp); evaluation does the same for x·W_ihᵀ. Under
+  // a tape the transpose is an op, so the gradient reaches W. In evaluation the copies are
+  // kept between forwards — for one tweet at a time, transposing 115k weights each time
+  // would cost as much as the products save. A copy is used only while W is bit for bit
+  // what it was copied from: comparing is 3× cheaper than transposing, and no write to W,
+  // however made, can leave a stale copy.
   Tensor<T> transposed(const Tensor<T>& weight) const;
   struct TransposedCopy {
     std::shared_ptr<Node<T>> source;
