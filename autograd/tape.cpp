@@ -31,6 +31,15 @@ Array<T> sum_to(Array<T> g, const Shape& shape) {
 
 // ---- Tensor ----------------------------------------------------------------
 
+namespace {
+// n's gradient buffer, given n's value's shape; its contents are meaningful only if has_grad.
+template <class T>
+Array<T>& grad_buffer_of_value_shape(Node<T>& n) {
+  if (!shapes_equal(n.grad.shape(), n.value.shape())) n.grad.resize(n.value.shape());
+  return n.grad;
+}
+}  // namespace
+
 template <class T>
 Tensor<T>::Tensor(Array<T> value, bool requires_grad, std::string name)
     : node_(std::make_shared<Node<T>>()) {
@@ -51,9 +60,9 @@ template <class T>
 const Array<T>& Tensor<T>::grad() const {
   Node<T>& n = node();
   if (n.has_grad) return n.grad;
-  if (!shapes_equal(n.grad.shape(), n.value.shape())) n.grad.resize(n.value.shape());
-  std::fill_n(n.grad.data(), n.grad.size(), T(0));  // a memset; xt::zeros assigns element by element
-  return n.grad;
+  Array<T>& zeros = grad_buffer_of_value_shape(n);
+  std::fill_n(zeros.data(), zeros.size(), T(0));  // a memset; xt::zeros assigns element by element
+  return zeros;
 }
 
 template <class T>
@@ -97,11 +106,8 @@ template <class T>
 Array<T>& BackwardContext<T>::gradient_target(std::size_t i, bool& fresh) const {
   Node<T>& in = *node.inputs[i];
   fresh = !in.has_grad;
-  if (fresh) {
-    if (!shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
-    in.has_grad = true;
-  }
-  return in.grad;
+  in.has_grad = true;
+  return fresh ? grad_buffer_of_value_shape(in) : in.grad;
 }
 
 // ---- Tape ------------------------------------------------------------------
