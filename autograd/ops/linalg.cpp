@@ -144,8 +144,8 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) 
 
 // addmm: result = bias + a · b         a (M,K), b (K,N), bias (N) or (M,N) → (M,N)
 //   da += grad · bᵀ       db += aᵀ · grad        dbias += grad (summed over rows if bias is (N))
-// PyTorch's torch.addmm. With b stored (K,N), a few rows times b is BLAS's fastest case:
-// for 32 rows · (128,512) it is 1.3× linear's x · wᵀ, for 7 rows 4× (tests/bench/README.md).
+// PyTorch's torch.addmm. With b stored (K,N), a few rows times b is the fast case: for
+// (4–64 rows)·(128,512) 1.4–7× the same product as x · wᵀ (bench_engine --part few-rows).
 template <class T>
 Tensor<T> addmm(Tensor<T> bias, const Tensor<T>& a, const Tensor<T>& b) {
   const bool ok = a.dim() == 2 && b.dim() == 2 && a.shape()[1] == b.shape()[0];

@@ -2,8 +2,9 @@
 // step's h · W_hhᵀ, (≤ 64, 128) · (128, 512). BLAS first copies ("packs") both operands
 // into its blocked layout on every call; at these sizes that copy costs as much as the
 // arithmetic, and it is redone at every time step for the same weights. This kernel
-// reads b in place instead: for 32 rows it is 1.4× OpenBLAS, for 64 rows 1.15× (see
-// tests/bench/README.md). Internal to ops/linalg.cpp; its gemm() decides when to use it.
+// reads b in place instead: for 16–64 rows it is 1.1–1.6× OpenBLAS on the same layout,
+// for 1–8 rows on a par (bench_engine --part few-rows; tests/bench/README.md). Internal
+// to ops/linalg.cpp; its gemm() decides when to use it.
 #pragma once
 #include <cstddef>
 

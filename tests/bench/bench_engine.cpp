@@ -1,8 +1,9 @@
 // Engine benchmark (a program, not a test): (1) what recording costs per op — a chain
 // of 1-element adds recorded, back-propagated and freed, against the same arithmetic
 // without the engine; (2) the LSTM-sized matmul (64×228)·(228×512) forward and
-// backward through the engine against raw cblas_sgemm into preallocated buffers.
-// Run: ./bench_engine [--threads 1] [--reps 200] [--chain 1000] [--part all|ops|matmul] [--json]
+// backward through the engine against raw cblas_sgemm into preallocated buffers; (3) the
+// LSTM step's product for 1–64 rows, tapegrad's against BLAS's on both weight layouts.
+// Run: ./bench_engine [--threads 1] [--reps 200] [--chain 1000] [--part all|ops|matmul|few-rows] [--json]
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -230,6 +231,43 @@ MatmulTimes bench_matmul(int reps, int warmup) {
   return t;
 }
 
+// ---- (3) few rows times the LSTM step's weights ----------------------------------
+
+// h (m,H) · W_hhᵀ for the rows still running at a step: tapegrad's matmul on W_hhᵀ stored
+// (H,4H) (the few-row kernel of ops/small_gemm.hpp up to 64 rows), against BLAS on the same
+// layout and on W_hh as stored (4H,H), transposed by the flag: what linear() did before.
+constexpr int kStepH = 128, kStepG = 4 * kStepH;
+const std::vector<int> kStepRows = {1, 2, 4, 8, 16, 32, 64};
+
+struct FewRowTimes {
+  std::vector<Samples> engine, blas_nn, blas_nt;
+};
+
+FewRowTimes bench_few_rows(int reps, int warmup) {
+  std::mt19937 rng(7);
+  const Tensor w_t(random_matrix(kStepH, kStepG, rng)), w(random_matrix(kStepG, kStepH, rng));
+  FewRowTimes t;
+  tg::NoGrad<float> no_grad;
+  for (int m : kStepRows) {
+    const Tensor h(random_matrix(std::size_t(m), kStepH, rng));
+    Array out = xt::empty<float>({std::size_t(m), std::size_t(kStepG)});
+    Samples engine, nn, nt;
+    for (int rep = 0; rep < warmup + reps; ++rep) {
+      Laps lap(rep >= warmup, 20);  // 20 products per lap: a few µs each
+      for (int i = 0; i < 20; ++i) keep(tg::matmul(h, w_t).node());
+      lap.lap(engine);
+      for (int i = 0; i < 20; ++i) sgemm(false, false, m, kStepG, kStepH, h.value().data(), w_t.value().data(), out.data());
+      lap.lap(nn);
+      for (int i = 0; i < 20; ++i) sgemm(false, true, m, kStepG, kStepH, h.value().data(), w.value().data(), out.data());
+      lap.lap(nt);
+    }
+    t.engine.push_back(engine);
+    t.blas_nn.push_back(nn);
+    t.blas_nt.push_back(nt);
+  }
+  return t;
+}
+
 // ---- reporting ----------------------------------------------------------------
 
 struct Row {
@@ -291,6 +329,22 @@ Part matmul_part(const MatmulTimes& mm) {
   return p;
 }
 
+Part few_rows_part(const FewRowTimes& t) {
+  Part p;
+  p.key = "few_rows";
+  p.title = fmt::format("(3) h (m,{0})·W_hhᵀ, W_hhᵀ stored ({0},{1}): tapegrad matmul vs BLAS, µs", kStepH, kStepG);
+  for (std::size_t i = 0; i < kStepRows.size(); ++i) {
+    const int m = kStepRows[i];
+    p.rows.push_back({fmt::format("m{}_engine", m), fmt::format("m = {:2}: tapegrad matmul (NoGrad)", m), &t.engine[i]});
+    p.rows.push_back({fmt::format("m{}_blas_nn", m), fmt::format("m = {:2}: BLAS, W_hhᵀ as stored", m), &t.blas_nn[i]});
+    p.rows.push_back({fmt::format("m{}_blas_nt", m), fmt::format("m = {:2}: BLAS, W_hh transposed by flag", m), &t.blas_nt[i]});
+    p.lines.push_back(fmt::format("m = {:2}: BLAS NN / tapegrad = {:.2f}, BLAS NT / tapegrad = {:.2f}", m,
+                                  t.blas_nn[i].median() / t.engine[i].median(),
+                                  t.blas_nt[i].median() / t.engine[i].median()));
+  }
+  return p;
+}
+
 void print_part(const Part& p) {
   fmt::print("\n{}\n  {:<44} {:>10} {:>10}\n", p.title, "", "median", "min");
   for (const Row& r : p.rows)
@@ -321,7 +375,7 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions (the median is reported)")->check(CLI::Range(1, 1000000));
   app.add_option("--warmup", warmup, "untimed repetitions first")->check(CLI::Range(0, 1000000));
   app.add_option("--chain", chain, "ops per recorded chain in part 1")->check(CLI::Range(1, 1000000));
-  app.add_option("--part", part, "run one part only (for profiling)")->check(CLI::IsMember({"all", "ops", "matmul"}));
+  app.add_option("--part", part, "run one part only (for profiling)")->check(CLI::IsMember({"all", "ops", "matmul", "few-rows"}));
   app.add_flag("--json", json, "print JSON instead of the table");
   CLI11_PARSE(app, argc, argv);
   openblas_set_num_threads(threads);
@@ -331,8 +385,10 @@ int main(int argc, char** argv) {
   ChainTimes ch;
   MatmulTimes mm;
   std::vector<Part> parts;
-  if (part != "matmul") parts.push_back(ops_part(ch = bench_chain(chain, reps, warmup), chain));
-  if (part != "ops") parts.push_back(matmul_part(mm = bench_matmul(reps, warmup)));
+  FewRowTimes few;
+  if (part == "all" || part == "ops") parts.push_back(ops_part(ch = bench_chain(chain, reps, warmup), chain));
+  if (part == "all" || part == "matmul") parts.push_back(matmul_part(mm = bench_matmul(reps, warmup)));
+  if (part == "all" || part == "few-rows") parts.push_back(few_rows_part(few = bench_few_rows(reps, warmup)));
   const double foreign = foreign_cpu_percent(before, CpuSnapshot::take());
 
   if (json) {
