@@ -122,6 +122,21 @@ Array<T> bias_rows(Tensor<T>& bias, std::size_t M, std::size_t N) {
   for (std::size_t row = 0; row < M; ++row) std::copy_n(bias.value().data(), N, r.data() + row * N);
   return r;
 }
+
+// linear and addmm: bias + a · op(b) as one gemm onto the bias; shapes(a, b, bias) words
+// the error (only then: formatting costs as much as a small step's product).
+template <class T, class Describe>
+Tensor<T> product_onto_bias(const char* op, const Tensor<T>& a, const Tensor<T>& b, bool transposed_b,
+                            Tensor<T> bias, Describe shapes) {
+  const bool ok = a.dim() == 2 && b.dim() == 2 && a.shape()[1] == b.shape()[transposed_b ? 1 : 0];
+  Array<T> r = ok ? bias_rows(bias, a.shape()[0], b.shape()[transposed_b ? 0 : 1]) : Array<T>();
+  if (r.dimension() != 2) throw Error(fmt::format("{}: {}", op, shapes(a, b, bias)));
+  gemm(a.value(), false, b.value(), transposed_b, r, T(1));
+  return record<T>(op, std::move(r), {a, b, bias}, [transposed_b](const BackwardContext<T>& c) {
+    matmul_backward(c, transposed_b);
+    c.accumulate_sum_to(2, c.take_grad());
+  });
+}
 }  // namespace
 
 // linear: result = x · wᵀ + bias       x (M,K), w (N,K), bias (N) or (M,N) → (M,N)
@@ -129,17 +144,11 @@ Array<T> bias_rows(Tensor<T>& bias, std::size_t M, std::size_t N) {
 // PyTorch's F.linear: layers store weights as (out, in).
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
-  const bool ok = x.dim() == 2 && w.dim() == 2 && x.shape()[1] == w.shape()[1];
-  Tensor<T> shared_bias = bias;  // a second handle: bias_rows copies it
-  Array<T> r = ok ? bias_rows(shared_bias, x.shape()[0], w.shape()[0]) : Array<T>();
-  if (r.dimension() != 2)
-    throw Error(fmt::format("linear: {} · {}ᵀ + {}", shape_str(x.shape()), shape_str(w.shape()),
-                            shape_str(bias.shape())));
-  gemm(x.value(), false, w.value(), true, r, T(1));
-  return record<T>("linear", std::move(r), {x, w, bias}, [](const BackwardContext<T>& c) {
-    matmul_backward(c, true);
-    c.accumulate_sum_to(2, c.take_grad());
-  });
+  return product_onto_bias("linear", x, w, true, bias,  // bias by copy: a second handle, never taken
+                           [](const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+                             return fmt::format("{} · {}ᵀ + {}", shape_str(x.shape()), shape_str(w.shape()),
+                                                shape_str(bias.shape()));
+                           });
 }
 
 // addmm: result = bias + a · b         a (M,K), b (K,N), bias (N) or (M,N) → (M,N)
@@ -148,16 +157,11 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) 
 // (4–64 rows)·(128,512) 1.4–7× the same product as x · wᵀ (bench_engine --part few-rows).
 template <class T>
 Tensor<T> addmm(Tensor<T> bias, const Tensor<T>& a, const Tensor<T>& b) {
-  const bool ok = a.dim() == 2 && b.dim() == 2 && a.shape()[1] == b.shape()[0];
-  Array<T> r = ok ? bias_rows(bias, a.shape()[0], b.shape()[1]) : Array<T>();
-  if (r.dimension() != 2)
-    throw Error(fmt::format("addmm: {} + {} · {}", shape_str(bias.shape()), shape_str(a.shape()),
-                            shape_str(b.shape())));
-  gemm(a.value(), false, b.value(), false, r, T(1));
-  return record<T>("addmm", std::move(r), {a, b, bias}, [](const BackwardContext<T>& c) {
-    matmul_backward(c, false);
-    c.accumulate_sum_to(2, c.take_grad());
-  });
+  return product_onto_bias("addmm", a, b, false, std::move(bias),
+                           [](const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& bias) {
+                             return fmt::format("{} + {} · {}", shape_str(bias.shape()), shape_str(a.shape()),
+                                                shape_str(b.shape()));
+                           });
 }
 
 // bmm: result[i] = a[i] · b[i]           a (B,M,K), b (B,K,N) → (B,M,N)
