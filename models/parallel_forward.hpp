@@ -22,10 +22,10 @@ namespace tg {
 
 // A fixed team of threads for fork–join work: run() gives job 0 to the calling thread
 // and job k to worker k, and returns when every job has finished, rethrowing the first
-// exception one threw. The pool outlives many runs, so a batch pays a hand-off, not a
-// thread start; and a thread that waits spins a little before it sleeps, because waking
-// a sleeping thread takes tens of microseconds on a virtual machine — a tenth of the
-// work of a half batch — while consecutive batches arrive microseconds apart.
+// exception one threw; one thread calls run() at a time. The pool outlives many runs, so
+// a batch pays a hand-off, not a thread start; and a thread that waits spins a little
+// before it sleeps: consecutive batches arrive microseconds apart, and waking a sleeping
+// thread on a virtual machine cost a third of the throughput (tests/bench/README.md).
 class WorkerPool {
  public:
   explicit WorkerPool(std::size_t threads);  // threads ≥ 1, counting the caller
