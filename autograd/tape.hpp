@@ -62,22 +62,30 @@ class NoGrad {
 template <class T>
 Tape<T>* active_tape();
 
+// What anomaly mode (Tape::check_finite) may find in an op's output. An op that writes
+// ±∞ on purpose says so: masked_fill's −∞ before a softmax gives padding exactly zero
+// attention. (Any other non-finite value in its output came from its input, whose op was
+// checked already.)
+enum class OutputValues { finite, may_be_infinite };
+
 // Builds an op's result: with an active tape and an input that requires a gradient,
 // the node keeps its inputs and backward and is recorded; otherwise it is a constant.
 template <class T>
-Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs,
-                 BackwardFn<T> backward);
+Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward,
+                 OutputValues expected = OutputValues::finite);
 
 // The same for a braced list of inputs, record<T>(op, value, {a, b}, lambda), which is how
 // ops call it: when nothing will be recorded (evaluation, NoGrad, constant inputs) it
 // skips building the input list and the std::function, the bulk of a small op's cost.
 template <class T, class F>
-Tensor<T> record(const char* op, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+Tensor<T> record(const char* op, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward,
+                 OutputValues expected = OutputValues::finite) {
   const Tape<T>* tape = active_tape<T>();
   bool recorded = tape && tape->check_finite;
   for (const auto& in : inputs) recorded = recorded || (tape && in.requires_grad());
   if (recorded)
-    return record<T>(op, std::move(value), std::vector<Tensor<T>>(inputs), BackwardFn<T>(std::forward<F>(backward)));
+    return record<T>(op, std::move(value), std::vector<Tensor<T>>(inputs), BackwardFn<T>(std::forward<F>(backward)),
+                     expected);
   Tensor<T> result(std::move(value));
   result.node().op = op;
   return result;

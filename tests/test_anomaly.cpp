@@ -73,10 +73,12 @@ TEST_CASE("check_finite: masked_fill's deliberate minus infinity before a softma
   CHECK(alpha.value()(0, 2) == 0);
   CHECK_NOTHROW(tape.backward(tg::sum(alpha * Td(A{{1.0, 2.0, 3.0}}))));
   CHECK(e.grad()(0, 2) == 0);
-  // A NaN it was handed is still caught, by the op that consumes it.
+  // A NaN it was handed is still caught: by the op that consumes it when the fill is −∞
+  // (the output may hold infinities), by masked_fill itself when the fill is finite.
   Td nan(A{{std::nan(""), 1.0, 2.0}}, true);
-  CHECK_THROWS_WITH_AS(tg::softmax(tg::masked_fill(nan, padding, 0.0), 1), doctest::Contains("check-finite: softmax"),
-                       tg::Error);
+  CHECK_THROWS_WITH_AS(tg::softmax(tg::masked_fill(nan, padding, -std::numeric_limits<double>::infinity()), 1),
+                       doctest::Contains("check-finite: softmax"), tg::Error);
+  CHECK_THROWS_WITH_AS(tg::masked_fill(nan, padding, 0.0), doctest::Contains("check-finite: masked_fill"), tg::Error);
 }
 
 TEST_CASE("softmax: a NaN in a row comes out as NaN, not as zeros that would hide it") {

@@ -1,5 +1,7 @@
 // Indexing, joining and masking: the ops that move values around without
 // arithmetic. Their backward routes each gradient back to where the value came from.
+#include <cmath>
+
 #include "autograd/kernels.hpp"
 #include "autograd/ops/detail.hpp"
 
@@ -145,9 +147,10 @@ Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, T value) {
   const Shape xs = detail::to_shape(x.shape());
   if (!shapes_equal(detail::broadcast_shape("masked_fill", "with mask", xs, detail::to_shape(mask.shape())), xs))
     throw Error(fmt::format("masked_fill: mask {} does not fit {}", shape_str(mask.shape()), shape_str(x.shape())));
-  return record<T>("masked_fill", xt::where(mask, value, x.value()), {x}, [mask](const BackwardContext<T>& c) {
-    c.accumulate(0, Array<T>(xt::where(mask, T(0), c.grad())));
-  });
+  return record<T>(
+      "masked_fill", xt::where(mask, value, x.value()), {x},
+      [mask](const BackwardContext<T>& c) { c.accumulate(0, Array<T>(xt::where(mask, T(0), c.grad()))); },
+      std::isfinite(value) ? OutputValues::finite : OutputValues::may_be_infinite);
 }
 
 // dropout: result = x ⊙ keep / (1 − p), keep ~ Bernoulli(1 − p) from the caller's seeded rng
