@@ -39,8 +39,9 @@ struct BackwardContext {
   // grad itself, handed on without a copy when it is not retained: for ops that pass it
   // on unchanged (add, reshape). Call it last: grad() is empty afterwards.
   Array<T> take_grad() const;
-  // f(grad, x) elementwise, x of grad's shape; written over grad's own buffer when it is
-  // not retained (one temporary less), so like take_grad it must be grad's last use.
+  // f(grad, x) elementwise, x of grad's shape or broadcast to it; written over grad's own
+  // buffer when it is not retained and x has its shape (one temporary less), so like
+  // take_grad it must be grad's last use.
   template <class F>
   Array<T> grad_zip(const Array<T>& x, F f) const;
   const Array<T>& result() const;
@@ -129,6 +130,8 @@ Array<T> sum_to(Array<T> g, const Shape& shape);
 template <class T>
 template <class F>
 Array<T> BackwardContext<T>::grad_zip(const Array<T>& x, F f) const {
+  const auto& shape = node.grad.shape();
+  if (!shapes_equal(x.shape(), shape)) return zip(node.grad, x, Shape(shape.begin(), shape.end()), f);
   if (retain_grad) return zip_same(node.grad, x, f);
   Array<T> g = take_grad();
   T* pg = g.data();

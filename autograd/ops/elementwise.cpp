@@ -51,9 +51,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("mul", "*", a, b);
   return record<T>("mul", zip(a.value(), b.value(), shape, std::multiplies<T>()), {a, b}, [](const BackwardContext<T>& c) {
     if (c.needs_grad(0)) c.accumulate_sum_to(0, zip_grad(c.grad(), c.input(1), std::multiplies<T>()));
-    if (!c.needs_grad(1)) return;
-    if (shapes_equal(c.input(0).shape(), c.grad().shape())) c.accumulate_sum_to(1, c.grad_zip(c.input(0), std::multiplies<T>()));
-    else c.accumulate_sum_to(1, zip_grad(c.grad(), c.input(0), std::multiplies<T>()));
+    if (c.needs_grad(1)) c.accumulate_sum_to(1, c.grad_zip(c.input(0), std::multiplies<T>()));
   });
 }
 
