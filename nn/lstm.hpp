@@ -8,7 +8,7 @@
 #include <random>
 
 #include "autograd/ops.hpp"
-#include "nn/module.hpp"
+#include "nn/encoder.hpp"
 
 namespace tg {
 
@@ -54,7 +54,7 @@ struct PackedLayout {
 std::optional<PackedLayout> packed_layout(const Mask& mask);
 
 template <class T>
-class LSTM : public Module<T> {
+class LSTM : public Encoder<T> {
  public:
   // Every parameter uniform in ±1/√H, PyTorch's default.
   LSTM(std::size_t input_size, std::size_t hidden_size, std::mt19937_64& rng, bool bidirectional = false);
@@ -63,7 +63,10 @@ class LSTM : public Module<T> {
   LSTMOutput<T> forward(const Tensor<T>& x, const Mask& mask) const;
   LSTMOutput<T> forward(const Tensor<T>& x, const Ids& lengths) const;
 
-  std::size_t output_size() const { return bidirectional ? 2 * hidden_size : hidden_size; }
+  // The Encoder face: the states alone.
+  Tensor<T> encode(const Tensor<T>& x, const Mask& mask) const override { return forward(x, mask).states; }
+  std::size_t output_size() const override { return bidirectional ? 2 * hidden_size : hidden_size; }
+  bool reversed_half() const override { return bidirectional; }
 
   LSTMWeights<T> forward_weights;  // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
   LSTMWeights<T> reverse_weights;  // the same with "_reverse"; empty unless bidirectional
