@@ -32,6 +32,10 @@ const bool kMallocTuned = [] {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// A NaN's sign bit depends on how it arose (and on the compiler's choices); it means nothing,
+// so messages print every NaN as "nan", never "-nan".
+double unsigned_nan(double v) { return std::isnan(v) ? std::fabs(v) : v; }
+
 // The index of the largest value in row b of a (B,C) array; ties go to the lower class.
 int argmax_row(const Array<float>& x, std::size_t b) {
   int best = 0;
@@ -95,7 +99,7 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
     loss_value = loss.item();
     if (!std::isfinite(loss_value))
       throw Error(fmt::format("train_classifier: epoch {} batch {}: the loss is {} (train with check_finite "
-                              "on, the CLI's --check-finite, to find the op that made it)", epoch, index, loss_value));
+                              "on, the CLI's --check-finite, to find the op that made it)", epoch, index, unsigned_nan(loss_value)));
     tape.backward(loss);
     for (std::size_t b = 0; b < batch.rows.size(); ++b)
       run.correct += argmax_row(out.logits.value(), b) == batch.labels(b);
@@ -104,7 +108,7 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
     const float norm = clip_grad_norm(params, options.clip_norm);
     if (!std::isfinite(norm))
       throw Error(fmt::format("train_classifier: epoch {} batch {}: the gradient norm is {} (train with "
-                              "check_finite on, the CLI's --check-finite, to find the op that made it)", epoch, index, norm));
+                              "check_finite on, the CLI's --check-finite, to find the op that made it)", epoch, index, unsigned_nan(norm)));
   }
   optimizer.step();
   run.loss_sum += double(loss_value) * double(batch.rows.size());
