@@ -19,7 +19,9 @@
 #include <fmt/format.h>
 
 #include "models/limits.hpp"
+#include "nn/atomic_file.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/file_ownership.hpp"
 
 namespace tg {
 namespace {
@@ -271,18 +273,6 @@ json parse_json(std::string_view text, const std::string& source) {
 
 json parse_config(const fs::path& path) { return parse_json(read_text(path), path.string()); }
 
-// True when `config` is the config.json of a checkpoint this code wrote.
-bool is_our_config(const fs::path& config) {
-  try {
-    const json j = parse_config(config);
-    // Not j.value("format", ""): it throws nlohmann's type_error when "format" is no string.
-    return j.is_object() && j.contains("format") && j["format"].is_string() &&
-           j["format"].get<std::string>() == kFormat;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 // A NaN or infinity in a weight makes every prediction NaN, silently: refuse it. Training
 // never saves one (a non-finite loss stops it), so it is a damaged or edited file.
 void check_finite_weights(const SentimentClassifier<float>& model, const std::string& path) {
@@ -297,30 +287,19 @@ void check_finite_weights(const SentimentClassifier<float>& model, const std::st
 
 // ---- writing the directory ----------------------------------------------------
 
+// Note [What a checkpoint directory holds]: exactly the files below, each listed with its
+// SHA-256 in SHA256SUMS (nn/file_ownership.hpp), so that replacing a checkpoint can prove
+// it deletes only what tapegrad wrote. Anything else in the directory makes saving refuse,
+// naming the file: a user's notes, a report, a run folder, a config.json look-alike.
+const OwnedLayout kCheckpointLayout{"a sentiment checkpoint", {"config.json", "vocab.txt", "weights.npz"}, {}};
+constexpr std::string_view kAdvice = "move it away, or choose another directory";
+
 [[noreturn]] void throw_errno(const std::string& where, std::string_view step) {
   throw Error(fmt::format("{}: {} failed: {}", where, step, std::strerror(errno)));
 }
 
-// Flushes a file or directory to disk, so the rename that publishes it publishes data.
-// Returns false (errno set) on failure.
-bool sync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  errno = err;
-  return ok;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw Error(fmt::format("{}: write failed", path.string()));
-}
-
-// A directory removed with everything in it when the guard dies, unless released.
+// A directory removed with everything in it when the guard dies, unless released. Only
+// for the fresh directory this save made itself (mkdtemp, mode 0700).
 struct RemoveGuard {
   fs::path path;
   ~RemoveGuard() {
@@ -339,24 +318,36 @@ fs::path make_temp_dir(const fs::path& target, std::string_view tag) {
   return name;
 }
 
-// `dir` as an absolute path with no trailing separator, after checking that replacing
-// it loses nothing: it must be absent, an empty directory or one of our checkpoints.
+// True when `inner` is `outer` or lies inside it (both absolute, symbolic links resolved).
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
+}
+
+// `dir` as an absolute path with no trailing separator, after checking that replacing it
+// loses nothing and can succeed (Note [What a checkpoint directory holds]).
 fs::path checked_target(const fs::path& dir) {
+  if (dir.empty()) throw Error("the checkpoint directory name is empty");
+  const std::string where = dir.string();
   std::error_code ec;
   fs::path target = fs::absolute(dir, ec).lexically_normal();
-  if (ec) throw Error(fmt::format("{}: {}", dir.string(), ec.message()));
+  if (ec) throw Error(fmt::format("{}: {}", where, ec.message()));
   if (target.filename().empty()) target = target.parent_path();
-  const std::string where = dir.string();
-  const fs::file_status status = fs::symlink_status(target, ec);
-  if (!fs::exists(status)) return target;
-  if (!fs::is_directory(status))
-    throw Error(fmt::format("{}: exists and is not a directory; refusing to replace it with a checkpoint", where));
-  const bool empty = fs::is_empty(target, ec);
-  if (ec) throw Error(fmt::format("{}: cannot list it: {}", where, ec.message()));
-  if (!empty && !is_our_config(target / "config.json"))
-    throw Error(fmt::format("{}: is not a sentiment checkpoint directory (no config.json of ours in it); "
-                            "refusing to replace it", where));
+  // A checkpoint is replaced whole, by a rename: never the directory we run in or one above it.
+  const fs::path here = fs::current_path(ec), resolved = fs::weakly_canonical(target, ec);
+  if (!ec && is_within(here, resolved))
+    throw Error(fmt::format("{}: is the current directory or one above it; a checkpoint is a directory of its own, "
+                            "replaced whole (name a new one, e.g. {})", where, (dir / "model").string()));
+  check_owned_directory(dir, kCheckpointLayout, kAdvice);
+  check_can_create(target);  // the new checkpoint is made beside it, then renamed
+  if (fs::exists(fs::symlink_status(target, ec)) && ::faccessat(AT_FDCWD, target.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+    throw Error(fmt::format("{}: cannot replace the checkpoint there: {}", where, std::strerror(errno)));
   return target;
+}
+
+// Deletes the old checkpoint, now at `old`: only its own files (kCheckpointLayout), so
+// that a file that appeared in it during the save survives (the directory then stays).
+void remove_old(const fs::path& old) {
+  if (file_kind(old.string()) == "a directory") remove_owned_directory(old, kCheckpointLayout);
 }
 
 // Replaces `target` (if any) by `fresh` in one step: renameat2's RENAME_EXCHANGE swaps
@@ -372,28 +363,39 @@ void publish(const fs::path& fresh, const fs::path& target) {
     return;
   }
   if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    RemoveGuard old{fresh};
+    remove_old(fresh);
     return;
   }
   if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
     throw_errno(target.string(), "swapping the new checkpoint into place");
-  RemoveGuard backup{make_temp_dir(target, ".old")};  // rename() replaces an empty directory
-  if (::rename(target.c_str(), backup.path.c_str()) != 0) {
+  const fs::path backup = make_temp_dir(target, ".old");  // rename() replaces an empty directory
+  if (::rename(target.c_str(), backup.c_str()) != 0) {
     const int err = errno;
-    fs::remove(backup.path);
-    backup.path.clear();
+    ::rmdir(backup.c_str());
     errno = err;
     throw_errno(target.string(), "moving the old checkpoint aside");
   }
   if (::rename(fresh.c_str(), target.c_str()) != 0) {
     const int err = errno;
-    if (::rename(backup.path.c_str(), target.c_str()) == 0) backup.path.clear();
+    ::rename(backup.c_str(), target.c_str());
     errno = err;
     throw_errno(target.string(), "renaming the new checkpoint into place");
   }
+  remove_old(backup);
 }
 
 }  // namespace
+
+namespace {
+SaveStepHook g_save_hook = nullptr;
+void save_hook(SaveStep step) {
+  if (g_save_hook) g_save_hook(step);
+}
+}  // namespace
+
+void set_save_step_hook(SaveStepHook hook) { g_save_hook = hook; }
+
+void check_checkpoint_destination(const fs::path& dir) { checked_target(dir); }
 
 void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab,
                                const SentimentCheckpoint& info) {
@@ -405,15 +407,19 @@ void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<fl
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw Error(fmt::format("{}: cannot create its parent directory: {}", dir.string(), ec.message()));
 
+  save_hook(SaveStep::begin);
   RemoveGuard temp{make_temp_dir(target, ".tmp")};
-  save_parameters(model, (temp.path / "weights.npz").string());
-  vocab.save(temp.path / "vocab.txt");
-  write_text(temp.path / "config.json", config_json(model.config(), info).dump(2) + "\n");
-  for (const fs::path& written : {temp.path / "weights.npz", temp.path / "vocab.txt", temp.path / "config.json", temp.path})
-    if (!sync_path(written)) throw_errno(written.string(), "fsync");
+  save_parameters(model, (temp.path / "weights.npz").string());  // each file through write_file_atomically:
+  vocab.save(temp.path / "vocab.txt");                            // written, fsynced, renamed into place
+  write_file_atomically((temp.path / "config.json").string(), config_json(model.config(), info).dump(2) + "\n");
+  record_owned_files(temp.path, kCheckpointLayout.files);
+  if (!sync_directory(temp.path.string())) throw_errno(temp.path.string(), "fsync");
+  save_hook(SaveStep::written);
+  checked_target(dir);  // again: what is there now is what the swap deletes
   publish(temp.path, target);
   temp.path.clear();
-  sync_path(target.parent_path());  // best effort: the new checkpoint is already in place
+  sync_directory(target.parent_path().string());  // best effort: the new checkpoint is already in place
+  save_hook(SaveStep::published);
 }
 
 SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::string& source) {

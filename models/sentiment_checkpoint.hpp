@@ -25,12 +25,29 @@ struct SentimentCheckpoint {
 // Writes the directory atomically: everything goes into a fresh sibling directory, is
 // fsynced, then swapped with `dir` in one rename (RENAME_EXCHANGE), so a crash or kill -9
 // at any moment leaves `dir` holding the old complete checkpoint or the new one, never
-// a mix (a kill may leave a `dir.tmp-XXXXXX` sibling behind: safe to delete). `dir`
-// may be absent (its parents are created), empty, or an earlier checkpoint; anything
-// else there (a file, a directory of other things) is refused with a tg::Error rather
-// than replaced. On failure `dir` is left as it was.
+// a mix (a kill may leave a `dir.tmp-XXXXXX` sibling behind: safe to delete). The
+// directory holds config.json, vocab.txt, weights.npz and SHA256SUMS (their hashes: the
+// proof that tapegrad wrote them). `dir` must pass check_checkpoint_destination; on
+// failure `dir` is left as it was. Replacing an old checkpoint deletes only its files.
 void save_sentiment_checkpoint(const std::filesystem::path& dir, const SentimentClassifier<float>& model,
                                const Vocabulary& vocab, const SentimentCheckpoint& info);
+
+// Throws a tg::Error, one line naming the file at fault, unless a checkpoint could be
+// saved at `dir` without losing anything: `dir` is absent (its nearest existing parent
+// writable), an empty directory, or a checkpoint tapegrad wrote (exactly its files, each
+// matching SHA256SUMS). Refused: an empty name, the current directory or one above it, a
+// symbolic link, a file, a directory holding anything else (named), a read-only place.
+// save_sentiment_checkpoint runs this same check; call it before training to fail early.
+void check_checkpoint_destination(const std::filesystem::path& dir);
+
+// Note [Deterministic kill tests]: the steps of save_sentiment_checkpoint, reported to a
+// hook so that a test can kill a saving process at a chosen step instead of at a random
+// moment (tests/test_interrupt.cpp). `begin`: checked, nothing written yet; `written`: the
+// new checkpoint complete beside `dir`, not yet swapped in; `published`: swapped in, the
+// old one deleted. No hook by default; one process-wide hook (tests only).
+enum class SaveStep { begin, written, published };
+using SaveStepHook = void (*)(SaveStep);
+void set_save_step_hook(SaveStepHook hook);
 
 struct LoadedSentimentModel {
   SentimentCheckpoint info;

@@ -6,6 +6,9 @@
 // nothing written: no checkpoint, report or stray temporary. Also: a UTF-8 BOM is
 // accepted, 10 MB single-line files are refused in one short line, and absurd sizes are
 // refused before anything is allocated (Note [Resource limits], models/limits.hpp).
+// Bad destinations (destinations/): folders where --out must not write, because a file
+// there is not one tapegrad wrote; each is refused before any work, naming the file, and
+// every file in it survives byte for byte (docs/reliability.md).
 // Skipped when the binary is not built (TG_BUILD_TUTORIALS=OFF).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -13,6 +16,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -236,4 +240,49 @@ TEST_CASE("bad input: a model trained with more tokens per tweet than the canoni
   const Result evaluated = work.run("evaluate --json --checkpoint model --data tiny.csv");
   REQUIRE_MESSAGE(evaluated.status == 0, evaluated.err);
   CHECK(nlohmann::json::parse(evaluated.out)["count"] == 15);
+}
+
+// ---- bad destinations -----------------------------------------------------------------
+
+namespace {
+
+const fs::path kBadDestinationDir = TG_SOURCE_DIR "/tests/data/bad/destinations";
+
+// Every file, directory and symbolic link under `dir` with its content (a link: its target),
+// so that "unchanged" means byte for byte.
+std::map<std::string, std::string> contents(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const std::string name = fs::relative(entry.path(), dir).string();
+    if (entry.is_symlink()) out[name] = "-> " + fs::read_symlink(entry.path()).string();
+    else if (entry.is_directory()) out[name] = "(directory)";
+    else out[name] = tg::read_file(entry.path());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("bad destinations: every --out case is one error line naming the file, exit 1, every file kept") {
+  if (binary_missing()) return;
+  const auto cases = tg::test::read_manifest(kBadDestinationDir, 3);
+  CHECK(tg::test::corpus_on_disk(kBadDestinationDir) == tg::test::corpus_listed(cases));
+  CHECK(cases.size() >= 12);
+  const std::string good = quoted(kGoodDir / "checkpoint");
+  for (const auto& [name, fields] : cases) {
+    CAPTURE(name);
+    const Workdir work;
+    fs::copy(kBadDestinationDir / name, work.dir / name, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    const std::map<std::string, std::string> before = contents(work.dir);
+    const std::string& command = fields[0];
+    std::string args;
+    if (command == "train") args = fmt::format("train --train tiny.csv --valid tiny.csv --out {} {}", name, kTiny);
+    else if (command == "compare")
+      args = fmt::format("compare --train tiny.csv --valid tiny.csv --seeds 1 --poolings last --out {} {}", name, kTiny);
+    else if (command == "demo") args = fmt::format("demo --quick --out {}", name);
+    else if (command == "report") args = fmt::format("report --checkpoint {} --data tiny.csv --out {}/report.html", good, name);
+    REQUIRE_MESSAGE(!args.empty(), "unknown command in the manifest: " << command);
+    work.check_refused(args, {(fs::path(name) / fields[1]).string(), fields[2]});
+    CHECK(contents(work.dir) == before);
+  }
 }

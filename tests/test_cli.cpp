@@ -6,12 +6,16 @@
 // bad-input corpus runs in test_bad_input.cpp). Skipped when the binary is not built
 // (TG_BUILD_TUTORIALS=OFF).
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -60,6 +64,14 @@ struct Cli : tg::test::ScratchDir {
     return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, tg::read_file(dir / "out.txt"), tg::read_file(dir / "err.txt")};
   }
 
+  // The same, run from the subdirectory `sub`.
+  Result run_in(const std::string& sub, const std::string& args) const {
+    const std::string command = fmt::format("cd {} && {} {} > ../out.txt 2> ../err.txt", quoted(dir / sub),
+                                            quoted(kBinary), args);
+    const int raw = std::system(command.c_str());
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, tg::read_file(dir / "out.txt"), tg::read_file(dir / "err.txt")};
+  }
+
   // A tiny attention model trained on train.csv, saved to `name`.
   void train(const std::string& name, const std::string& extra = "") const {
     const Result r = run(fmt::format("train --train train.csv --valid valid.csv --out {} {} {}", name, kTiny, extra));
@@ -71,6 +83,20 @@ bool binary_missing() {
   if (fs::exists(kBinary)) return false;
   MESSAGE("skipped: " << kBinary << " is not built (TG_BUILD_TUTORIALS=OFF?)");
   return true;
+}
+
+// Every file, directory and link under `dir` (but the runs' out.txt and err.txt) with its
+// content, a link as its target: equal snapshots mean nothing was touched, byte for byte.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const std::string name = fs::relative(entry.path(), dir).string();
+    if (name == "out.txt" || name == "err.txt") continue;
+    if (entry.is_symlink()) out[name] = "-> " + fs::read_symlink(entry.path()).string();
+    else if (entry.is_regular_file()) out[name] = tg::read_file(entry.path());
+    else out[name] = fmt::format("(type {})", int(entry.status().type()));
+  }
+  return out;
 }
 
 // What a failed run must look like: status, one `sentiment: error:` line naming `file`.
@@ -272,4 +298,146 @@ TEST_CASE("cli: train refuses an --out that is not a checkpoint before training,
   check_one_error_line(cli.run(fmt::format("train --train train.csv --valid valid.csv --out notes.txt {}", kTiny)), 1,
                        "notes.txt");
   CHECK(tg::read_file(cli.dir / "notes.txt") == "keep me");
+}
+
+// ---- destinations: tapegrad replaces only what it provably wrote (docs/reliability.md) ----
+// Each refused run: exit 1, one error line naming the culprit, nothing on stdout (so the
+// refusal came before any data was read or any training began), and every file in the
+// scratch directory as it was, byte for byte. More cases: tests/data/bad/destinations/.
+
+namespace {
+
+// `args` must be refused up front with one error line holding `wanted`, touching nothing.
+void check_refused_up_front(const Cli& cli, const std::string& args, const std::string& wanted,
+                            const std::string& sub = "") {
+  CAPTURE(args);
+  const auto before = snapshot(cli.dir);
+  const Result r = sub.empty() ? cli.run(args) : cli.run_in(sub, args);
+  check_one_error_line(r, 1, wanted);
+  CHECK_MESSAGE(r.out.empty(), r.out);
+  CHECK(snapshot(cli.dir) == before);
+}
+
+std::string train_to(const std::string& out) {
+  return fmt::format("train --train train.csv --valid valid.csv --out {} {}", out, kTiny);
+}
+
+}  // namespace
+
+TEST_CASE("cli: train, compare and demo refuse --out \"\", the current directory and what lies above it") {
+  if (binary_missing()) return;
+  const Cli cli;
+  check_refused_up_front(cli, train_to("''"), "the checkpoint directory name is empty");
+  check_refused_up_front(cli, train_to("."), ".: is the current directory or one above it");
+  check_refused_up_front(cli, train_to(".."), "..: is the current directory or one above it");
+  check_refused_up_front(cli, train_to(quoted(cli.dir)), "is the current directory or one above it");
+  check_refused_up_front(cli, train_to("/"), "/: is the current directory or one above it");
+  // In an empty folder too (it used to train an epoch, then fail, leaving "in progress").
+  fs::create_directories(cli.dir / "empty");
+  check_refused_up_front(cli, "train --train ../train.csv --valid ../valid.csv --out . --epochs 1 --hidden 8 "
+                              "--embedding 8", ".: is the current directory", "empty");
+  check_refused_up_front(cli, fmt::format("compare --train train.csv --valid valid.csv --seeds 1 --out '' {}", kTiny),
+                         "--out is empty");
+  check_refused_up_front(cli, "demo --quick --out ''", "--out is empty");
+  check_refused_up_front(cli, "demo --quick --out .", "not written by tapegrad (the demo's folder holds only");
+}
+
+TEST_CASE("cli: a symbolic link, FIFO, device or directory given as --out is refused, never replaced") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const std::string good = "report --checkpoint model --data test.csv --out ";
+  tg::write_file(cli.dir / "victim.txt", "the user's file\n");
+  fs::create_symlink("victim.txt", cli.dir / "link.html");
+  fs::create_directory_symlink("model", cli.dir / "model-link");
+  REQUIRE(::mkfifo((cli.dir / "fifo").c_str(), 0644) == 0);
+  check_refused_up_front(cli, good + "link.html", "link.html: is a symbolic link, not a regular file");
+  check_refused_up_front(cli, good + "fifo", "fifo: is a FIFO, not a regular file");  // never opened: no hang
+  check_refused_up_front(cli, good + "model", "model: is a directory, not a regular file");
+  check_refused_up_front(cli, good + "nowhere/r.html", "r.html: its directory nowhere does not exist");
+  check_refused_up_front(cli, train_to("model-link"), "model-link: is a symbolic link, not a directory");
+  check_refused_up_front(cli, train_to("fifo"), "fifo: is a FIFO, not a directory");
+  check_refused_up_front(cli, train_to("victim.txt"), "victim.txt: is a regular file, not a directory");
+  // A device node of our own, as /dev/null is one (an old binary replaced /dev/null with a
+  // regular file): made in the scratch directory, never a real /dev file. Needs CAP_MKNOD.
+  if (::mknod((cli.dir / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+    check_refused_up_front(cli, good + "null", "null: is a character device, not a regular file");
+    check_refused_up_front(cli, train_to("null"), "null: is a character device, not a directory");
+    struct stat st;
+    CHECK((::lstat((cli.dir / "null").c_str(), &st) == 0 && S_ISCHR(st.st_mode)));
+  } else {
+    MESSAGE("device-node case skipped: mknod is not permitted here");
+  }
+  CHECK(fs::is_symlink(cli.dir / "link.html"));
+  CHECK(fs::is_fifo(cli.dir / "fifo"));
+}
+
+TEST_CASE("cli: train replaces its own checkpoint, and refuses before training once a foreign file is in it") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  cli.train("model", "--pooling mean");  // its own: replaced
+  CHECK(json::parse(tg::read_file(cli.dir / "model/config.json"))["model"]["pooling"] == "mean");
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(cli.dir / "model")) files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{"SHA256SUMS", "config.json", "vocab.txt", "weights.npz"});
+
+  tg::write_file(cli.dir / "model/notes.txt", "keep me");
+  check_refused_up_front(cli, train_to("model"), "model/notes.txt: not written by tapegrad");
+  fs::remove(cli.dir / "model/notes.txt");
+  const Result report = cli.run("report --checkpoint model --data test.csv --out model/report.html");
+  REQUIRE_MESSAGE(report.status == 0, report.err);  // report may write there: it is the user's choice...
+  check_refused_up_front(cli, train_to("model"), "model/report.html: not written by tapegrad");  // ...train keeps it
+  fs::remove(cli.dir / "model/report.html");
+  std::string config = tg::read_file(cli.dir / "model/config.json");
+  config.insert(config.find("\"recipe\""), "\"my note\": 1, ");
+  tg::write_file(cli.dir / "model/config.json", config);
+  check_refused_up_front(cli, train_to("model"), "model/config.json: changed since tapegrad wrote it");
+}
+
+TEST_CASE("cli: report replaces only a report it wrote") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const std::string args = "report --checkpoint model --data test.csv --out r.html";
+  REQUIRE(cli.run(args).status == 0);
+  REQUIRE(cli.run(args).status == 0);  // its own, unchanged: replaced
+  tg::write_file(cli.dir / "r.html", tg::read_file(cli.dir / "r.html") + "<p>my notes</p>\n");
+  check_refused_up_front(cli, args, "r.html: exists and is not a report written by sentiment");
+  tg::write_file(cli.dir / "notes.html", "<p>mine</p>\n");
+  check_refused_up_front(cli, "report --checkpoint model --data test.csv --out notes.html",
+                         "notes.html: exists and is not a report written by sentiment");
+}
+
+TEST_CASE("cli: demo reruns over its own folder but never overwrites a file it did not write") {
+  if (binary_missing()) return;
+  const Cli cli;
+  REQUIRE(cli.run("demo --quick --out demo").status == 0);
+  const Result again = cli.run("demo --quick --out demo");
+  REQUIRE_MESSAGE(again.status == 0, again.err);
+  CHECK(tg::read_file(cli.dir / "demo/SHA256SUMS").find("  report.html\n") != std::string::npos);
+  tg::write_file(cli.dir / "demo/notes.txt", "keep me");
+  check_refused_up_front(cli, "demo --quick --out demo", "demo/notes.txt: not written by tapegrad");
+  fs::remove(cli.dir / "demo/notes.txt");
+  tg::write_file(cli.dir / "demo/train.csv", "airline_sentiment,text\r\nnegative,my own labelled tweet\r\n");
+  check_refused_up_front(cli, "demo --quick --out demo", "demo/train.csv: changed since tapegrad wrote it");
+  fs::create_directories(cli.dir / "mine");
+  tg::write_file(cli.dir / "mine/test.csv", "my test split");
+  check_refused_up_front(cli, "demo --quick --out mine", "mine/test.csv: no SHA256SUMS beside it");
+}
+
+TEST_CASE("cli: a read-only destination is refused before training") {
+  if (binary_missing()) return;
+  if (::geteuid() == 0) {
+    MESSAGE("skipped: root may write in a read-only directory (the writer's unit test covers the check)");
+    return;
+  }
+  const Cli cli;
+  fs::create_directories(cli.dir / "ro");
+  fs::permissions(cli.dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  check_refused_up_front(cli, train_to("ro/model"), "ro/model: cannot write in");
+  check_refused_up_front(cli, "report --checkpoint nowhere --data test.csv --out ro/r.html",
+                         "ro/r.html: cannot write in its directory");
+  fs::permissions(cli.dir / "ro", fs::perms::owner_all);
 }

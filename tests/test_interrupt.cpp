@@ -3,8 +3,18 @@
 // stopped by SIGINT, SIGTERM or SIGKILL at any moment leave at --out either nothing new
 // or a complete checkpoint that loads. The CLI cases run the built binary as a child
 // process and signal it; they skip when it is not built.
+//
+// Note [Deterministic kill tests]: a kill "at a random moment" of a save proves little if
+// the moments depend on this machine's speed (under AddressSanitizer every kill once landed
+// before the second save began). So the saving process reports each step of a save
+// (models/sentiment_checkpoint.hpp: SaveStep) on a pipe and stops itself (SIGSTOP) right
+// there; the parent kills it at exactly the step it chose, or lets it go on (SIGCONT).
+// The `sentiment` program does the same when TG_TEST_SAVE_STEPS names the pipe's fd.
+// Random kills remain as an extra, with delays measured from the child's own reports and
+// retried (a bounded number of times) until both outcomes were seen.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +25,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -63,26 +74,81 @@ std::string weight_bytes(const tg::Module<float>& model) {
   return out;
 }
 
+// ---- save steps over a pipe (Note [Deterministic kill tests]) -----------------------
+
+int g_steps_fd = -1;       // the forked child's end of the pipe
+bool g_stop_at_steps = false;
+
+// The hook a forked saving child installs: one digit per step, then (if asked) stop there.
+void report_step(tg::SaveStep step) {
+  const char digit = char('0' + int(step));
+  if (::write(g_steps_fd, &digit, 1) == 1 && g_stop_at_steps) ::raise(SIGSTOP);
+}
+
+// The next step a child reported, or nothing once it ended (or after a minute of silence).
+std::optional<tg::SaveStep> next_step(int fd) {
+  pollfd ready{fd, POLLIN, 0};
+  char digit = 0;
+  if (::poll(&ready, 1, 60'000) <= 0 || ::read(fd, &digit, 1) != 1) return std::nullopt;
+  return tg::SaveStep(digit - '0');
+}
+
+const char* step_name(tg::SaveStep step) {
+  switch (step) {
+    case tg::SaveStep::begin: return "begin";
+    case tg::SaveStep::written: return "written";
+    default: return "published";
+  }
+}
+
+struct Pipe {
+  int read = -1, write = -1;
+  Pipe() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    read = fds[0];
+    write = fds[1];
+  }
+  void close_write() {
+    if (write >= 0) ::close(write);
+    write = -1;
+  }
+  ~Pipe() {
+    ::close(read);
+    close_write();
+  }
+};
+
 // ---- the binary as a child process -------------------------------------------------
 
 // `kBinary args...` started in `dir`, stdout and stderr going to out.txt and err.txt there.
+// With `steps_fd` ≥ 0, the program reports its save steps on that fd and stops at each
+// (TG_TEST_SAVE_STEPS, Note [Deterministic kill tests]).
 class Child {
  public:
-  Child(const fs::path& dir, const std::vector<std::string>& args) {
+  Child(const fs::path& dir, const std::vector<std::string>& args, int steps_fd = -1) {
     std::vector<std::string> words{kBinary.string()};
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
+    constexpr int kStepsFd = 9;  // the child's copy of steps_fd
+    std::vector<std::string> environment;
+    for (char** e = environ; *e; ++e) environment.emplace_back(*e);
+    if (steps_fd >= 0) environment.push_back(fmt::format("TG_TEST_SAVE_STEPS={}", kStepsFd));
+    std::vector<char*> envp;
+    for (std::string& e : environment) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const std::string where = dir.string();
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {  // only async-signal-safe calls until exec
+      if (steps_fd >= 0 && ::dup2(steps_fd, kStepsFd) < 0) ::_exit(126);
       if (::chdir(where.c_str()) != 0) ::_exit(126);
       const int out = ::open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int err = ::open("err.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
-      ::execv(argv[0], argv.data());
+      ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
   }
@@ -113,6 +179,14 @@ class Child {
     return false;
   }
   void signal(int sig) const { ::kill(pid_, sig); }
+  // Waits until the child has stopped itself (SIGSTOP); false if it ended instead.
+  bool wait_stopped() {
+    int raw = 0;
+    if (status_ >= 0 || ::waitpid(pid_, &raw, WUNTRACED) != pid_) return false;
+    if (WIFSTOPPED(raw)) return true;
+    status_ = decode(raw);
+    return false;
+  }
   // The exit status, or 128 + the signal that killed it (as a shell reports it).
   int wait() {
     if (status_ < 0) {
@@ -254,9 +328,68 @@ TEST_CASE("sentiment checkpoint: config.json records whether training finished, 
   CHECK(tg::load_sentiment_checkpoint(scratch.dir / "m").info.history.finished);
 }
 
-// A child process saves two different checkpoints to one directory, alternately, for
-// ever; SIGKILL lands at a random moment of some save. The directory must then hold one
-// of the two whole: weights, vocabulary and config of the same save, nothing else.
+// Checks that `dir` holds exactly one whole checkpoint, `a` or `b`, and returns which.
+bool holds_a(const fs::path& dir, const tg::SentimentClassifier<float>& a, const tg::SentimentClassifier<float>& b) {
+  CHECK(tg::test::listing(dir) == std::vector<std::string>{"SHA256SUMS", "config.json", "vocab.txt", "weights.npz"});
+  CHECK(tg::test::error_of([&] { tg::check_checkpoint_destination(dir); }) == "");  // provably ours: replaceable
+  const tg::LoadedSentimentModel loaded = tg::load_sentiment_checkpoint(dir);
+  const bool is_a = loaded.info.recipe == "a";
+  CHECK(weight_bytes(*loaded.model) == weight_bytes(is_a ? a : b));
+  return is_a;
+}
+
+// A forked child saves `b` over `a` and stops at each step; SIGKILL lands exactly at the
+// chosen one. Before the swap the directory must hold `a`, after it `b`; whole either way.
+TEST_CASE("sentiment checkpoint: SIGKILL at each step of a save leaves the old or the new one, whole") {
+  const tg::test::ScratchDir scratch("interrupt");
+  const TinyTask d = tiny_task(60, 0);
+  const tg::SentimentClassifier<float> a(tiny_config(d.vocab, 1)), b(tiny_config(d.vocab, 2));
+  tg::SentimentCheckpoint info_a, info_b;
+  info_a.recipe = "a";
+  info_b.recipe = "b";
+  for (const tg::SaveStep kill_at : {tg::SaveStep::begin, tg::SaveStep::written, tg::SaveStep::published}) {
+    CAPTURE(step_name(kill_at));
+    const fs::path target = scratch.dir / step_name(kill_at);
+    tg::save_sentiment_checkpoint(target, a, d.vocab, info_a);
+    Pipe steps;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      g_steps_fd = steps.write;
+      g_stop_at_steps = true;
+      tg::set_save_step_hook(report_step);
+      try {
+        tg::save_sentiment_checkpoint(target, b, d.vocab, info_b);
+      } catch (...) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    steps.close_write();
+    for (;;) {
+      const std::optional<tg::SaveStep> step = next_step(steps.read);
+      REQUIRE_MESSAGE(step, "the saving child ended before reaching the step");
+      int raw = 0;
+      REQUIRE(::waitpid(pid, &raw, WUNTRACED) == pid);
+      REQUIRE(WIFSTOPPED(raw));
+      if (*step == kill_at) break;
+      ::kill(pid, SIGCONT);
+    }
+    ::kill(pid, SIGKILL);
+    int raw = 0;
+    REQUIRE(::waitpid(pid, &raw, 0) == pid);
+    REQUIRE((WIFSIGNALED(raw) && WTERMSIG(raw) == SIGKILL));
+    CHECK(holds_a(target, a, b) == (kill_at != tg::SaveStep::published));
+    tg::save_sentiment_checkpoint(target, a, d.vocab, info_a);  // and it can be replaced again
+    CHECK(holds_a(target, a, b));
+  }
+}
+
+// A child saves two different checkpoints to one directory, alternately, for ever, and
+// reports each step; SIGKILL lands a random delay after its first save completed, drawn
+// from the duration of that save as the child reported it (so start-up, sanitizers and a
+// busy machine shift nothing). The directory must then hold one of the two whole. Rounds
+// repeat, at most 200 or a minute, until kills have left both and one landed mid-save.
 TEST_CASE("sentiment checkpoint: SIGKILL at random moments while saving leaves the old or the new one, whole") {
   const tg::test::ScratchDir scratch("interrupt");
   const TinyTask d = tiny_task(60, 0);
@@ -265,19 +398,19 @@ TEST_CASE("sentiment checkpoint: SIGKILL at random moments while saving leaves t
   info_a.recipe = "a";
   info_b.recipe = "b";
   const fs::path target = scratch.dir / "model";
-  // Kill within the first few saves, whatever this machine's disk makes a save cost.
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 3; ++i) tg::save_sentiment_checkpoint(target, a, d.vocab, info_a);
-  const auto save_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start) / 3;
   std::mt19937 rng(12345);
-  std::uniform_int_distribution<long> delay_us(0, 4 * save_us.count());
-  std::size_t saw_a = 0, saw_b = 0;
-  for (int round = 0; round < 20; ++round) {
+  std::size_t round = 0, saw_a = 0, saw_b = 0, mid_save = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while ((saw_a == 0 || saw_b == 0 || mid_save == 0) && round < 200 && std::chrono::steady_clock::now() < deadline) {
     CAPTURE(round);
+    ++round;
     tg::save_sentiment_checkpoint(target, a, d.vocab, info_a);
+    Pipe steps;
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+      g_steps_fd = steps.write;
+      tg::set_save_step_hook(report_step);
       try {
         for (;;) {
           tg::save_sentiment_checkpoint(target, b, d.vocab, info_b);
@@ -287,20 +420,28 @@ TEST_CASE("sentiment checkpoint: SIGKILL at random moments while saving leaves t
       }
       ::_exit(1);
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    steps.close_write();
+    // The child's first save (b), timed between its begin and published reports.
+    REQUIRE(next_step(steps.read) == tg::SaveStep::begin);
+    const auto began = std::chrono::steady_clock::now();
+    REQUIRE(next_step(steps.read) == tg::SaveStep::written);
+    REQUIRE(next_step(steps.read) == tg::SaveStep::published);
+    const auto save_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began);
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        std::uniform_int_distribution<long>(0, 2 * save_us.count())(rng)));
     ::kill(pid, SIGKILL);
     int raw = 0;
     ::waitpid(pid, &raw, 0);
     REQUIRE_MESSAGE(WIFSIGNALED(raw), "the saving child stopped by itself: a save failed");
-    CHECK(tg::test::listing(target) == std::vector<std::string>{"config.json", "vocab.txt", "weights.npz"});
-    const tg::LoadedSentimentModel loaded = tg::load_sentiment_checkpoint(target);
-    const bool is_a = loaded.info.recipe == "a";
-    CHECK(weight_bytes(*loaded.model) == weight_bytes(is_a ? a : b));
-    ++(is_a ? saw_a : saw_b);
+    std::optional<tg::SaveStep> last = tg::SaveStep::published;
+    for (std::optional<tg::SaveStep> step; (step = next_step(steps.read));) last = step;
+    if (last != tg::SaveStep::published) ++mid_save;
+    ++(holds_a(target, a, b) ? saw_a : saw_b);
   }
-  MESSAGE("a save took " << save_us.count() << " us; after 20 kills the directory held the first checkpoint "
-          << saw_a << " times, the second " << saw_b);
-  CHECK_MESSAGE(saw_b > 0, "no kill landed after a completed swap: the test exercised only the first save");
+  MESSAGE("after " << round << " kills the directory held the first checkpoint " << saw_a << " times, the second "
+          << saw_b << "; " << mid_save << " kills landed in the middle of a save");
+  CHECK_MESSAGE(saw_a > 0, "no kill landed after the second save completed");
+  CHECK_MESSAGE(saw_b > 0, "no kill landed before the second save completed");
 }
 
 // ---- the sentiment program -------------------------------------------------------
@@ -327,22 +468,73 @@ TEST_CASE("cli: SIGTERM after a checkpoint exists exits 130 and leaves the best 
   CHECK_MESSAGE(cli.err().find("was interrupted") != std::string::npos, cli.err());  // the note for its user
 }
 
+// The signal must land during the first epoch; on a loaded machine it might land after it
+// (then the run is a different case: "interrupted after 1 complete epoch"), so the run is
+// retried, up to five times, from the same old --out, until one lands in time.
 TEST_CASE("cli: SIGINT before the first epoch ends exits 130, writes nothing and leaves an old --out untouched") {
   if (binary_missing()) return;
   const CliData cli(3000);  // with batches of 1, the first epoch takes far longer than the signal does to land
   REQUIRE(cli.run({"train", "--train", "valid.csv", "--valid", "test.csv", "--out", "model", "--epochs", "1",
                    "--hidden", "8", "--embedding", "8"}) == 0);
+  fs::copy(cli.dir / "model", cli.dir / "pristine");
   const auto before = snapshot(cli.dir / "model");
-  Child child(cli.dir, {"train", "--train", "train.csv", "--valid", "valid.csv", "--out", "model", "--epochs", "3",
-                        "--hidden", "8", "--embedding", "8", "--batch-size", "1", "--log-every", "1"});
-  REQUIRE(child.wait_until([&] { return tg::read_file(cli.dir / "out.txt").find("epoch 1/3 batch") != std::string::npos; }));
-  child.signal(SIGINT);
-  CHECK(child.wait() == 130);
-  const std::string err = cli.err();
-  CHECK_MESSAGE(err.find("interrupted before the first epoch finished") != std::string::npos, err);
-  CHECK_MESSAGE(err.find("model is untouched") != std::string::npos, err);
-  CHECK(snapshot(cli.dir / "model") == before);
-  CHECK_FALSE(has_leftovers(cli.dir, "model"));
+  bool landed_in_time = false;
+  for (int attempt = 1; attempt <= 5 && !landed_in_time; ++attempt) {
+    CAPTURE(attempt);
+    fs::remove_all(cli.dir / "model");
+    fs::copy(cli.dir / "pristine", cli.dir / "model");
+    Child child(cli.dir, {"train", "--train", "train.csv", "--valid", "valid.csv", "--out", "model", "--epochs", "3",
+                          "--hidden", "8", "--embedding", "8", "--batch-size", "1", "--log-every", "1"});
+    REQUIRE(child.wait_until([&] { return tg::read_file(cli.dir / "out.txt").find("epoch 1/3 batch") != std::string::npos; }));
+    child.signal(SIGINT);
+    CHECK(child.wait() == 130);
+    const std::string err = cli.err();
+    landed_in_time = err.find("interrupted before the first epoch finished") != std::string::npos;
+    if (!landed_in_time) {
+      MESSAGE("attempt " << attempt << ": the signal landed after the first epoch: " << err);
+      continue;
+    }
+    CHECK_MESSAGE(err.find("model is untouched") != std::string::npos, err);
+    CHECK(snapshot(cli.dir / "model") == before);
+    CHECK_FALSE(has_leftovers(cli.dir, "model"));
+  }
+  CHECK(landed_in_time);
+}
+
+// Training saves at its first best epoch; SIGTERM then makes it save once more, marked
+// "interrupted". The program stops at each step of either save (TG_TEST_SAVE_STEPS) and
+// SIGKILL lands at a chosen one: --out must hold nothing, or the last checkpoint whose
+// swap completed, whole and loadable.
+TEST_CASE("cli: SIGKILL at each step of train's saves leaves nothing or the last saved checkpoint, whole") {
+  if (binary_missing()) return;
+  const CliData cli;
+  for (const int save : {1, 2})
+    for (const tg::SaveStep kill_at : {tg::SaveStep::begin, tg::SaveStep::written, tg::SaveStep::published}) {
+      CAPTURE(save);
+      CAPTURE(step_name(kill_at));
+      fs::remove_all(cli.dir / "model");
+      Pipe steps;
+      Child child(cli.dir, endless_training("model"), steps.write);
+      steps.close_write();
+      for (int saves_begun = 0;;) {
+        const std::optional<tg::SaveStep> step = next_step(steps.read);
+        REQUIRE_MESSAGE(step, cli.err());
+        REQUIRE(child.wait_stopped());
+        saves_begun += *step == tg::SaveStep::begin;
+        if (saves_begun == save && *step == kill_at) break;
+        if (saves_begun == 1 && *step == tg::SaveStep::published) child.signal(SIGTERM);  // pending until continued
+        child.signal(SIGCONT);
+      }
+      child.signal(SIGKILL);
+      CHECK(child.wait() == 128 + SIGKILL);
+      const bool first_swapped = save == 2 || kill_at == tg::SaveStep::published;
+      REQUIRE(fs::exists(cli.dir / "model") == first_swapped);
+      if (!first_swapped) continue;
+      const tg::LoadedSentimentModel loaded = tg::load_sentiment_checkpoint(cli.dir / "model");
+      CHECK(loaded.info.history.best_epoch >= 1);
+      CHECK(loaded.info.history.interrupted == (save == 2 && kill_at == tg::SaveStep::published));
+      CHECK_FALSE(loaded.info.history.finished);
+    }
 }
 
 TEST_CASE("cli: SIGKILL at random moments of training never leaves a broken --out") {

@@ -53,6 +53,7 @@ struct CompareArgs {
   std::size_t seeds = 3;
   std::vector<std::string> poolings{"last", "attention", "mean"};
   std::string out;
+  bool has_out = false;  // --out given (possibly as "", which is refused)
 };
 
 // With --out, each pooling's best model so far is saved to DIR/<pooling>/ after every
@@ -61,7 +62,8 @@ int run_compare(const CompareArgs& args) {
   std::vector<PoolingKind> poolings;
   for (const std::string& name : args.poolings) poolings.push_back(parse_pooling(name));
   if (poolings.empty()) throw UsageError("--poolings names no pooling");
-  if (!args.out.empty())
+  if (args.has_out && args.out.empty()) throw Error("--out is empty: name a directory for the checkpoints");
+  if (args.has_out)
     for (const std::string& name : args.poolings) check_checkpoint_destination(fs::path(args.out) / name);
   const DataSplits splits = load_splits(args.data);
   const PreparedData data = prepare_data(splits, args.recipe);
@@ -71,7 +73,7 @@ int run_compare(const CompareArgs& args) {
 
   std::vector<std::string> saved;  // "DIR/<pooling>/ (best of N seeds)", one per pooling saved
   const auto save = [&](const TrainedModel& best, std::size_t seeds_done) {
-    if (args.out.empty()) return;
+    if (!args.has_out) return;
     const std::string pooling(pooling_name(best.recipe.model.pooling));
     const fs::path dir = fs::path(args.out) / pooling;
     nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
@@ -167,10 +169,14 @@ Subcommand add_compare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated")->delimiter(',')
       ->check(pooling_validator())->capture_default_str();
-  cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/, updated as runs finish")
-      ->type_name("DIR");
+  CLI::Option* out =
+      cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/, updated as runs finish")
+          ->type_name("DIR");
   add_recipe_options(*cmd, args->recipe);
-  return {cmd, [args](int) { return run_compare(*args); }};
+  return {cmd, [args, out](int) {
+            args->has_out = out->count() > 0;
+            return run_compare(*args);
+          }};
 }
 
 }  // namespace tg::cli

@@ -1,12 +1,15 @@
 // The out-of-the-box run (`sentiment` with no arguments, or `sentiment demo`): writes
 // the built-in tweets as CSV files, compares the poolings on them with a recipe small
 // enough to finish in well under a minute on 2 cores, saves the best attention model,
-// writes its HTML report, shows a few predictions and says what to try next.
+// writes its HTML report, shows a few predictions and says what to try next. Its folder
+// holds only what it wrote, each file listed in SHA256SUMS: a rerun replaces those, and
+// refuses (before any work) a folder holding anything else (nn/file_ownership.hpp).
 #include <chrono>
 
 #include <fmt/format.h>
 
 #include "models/synthetic_tweets.hpp"
+#include "nn/file_ownership.hpp"
 #include "sentiment.hpp"
 
 namespace tg::cli {
@@ -15,6 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t kDataSeed = 2024;
+
+// What the demo writes into --out; model/ is a checkpoint, checked as one.
+const OwnedLayout kDemoLayout{"the demo's folder", {"train.csv", "valid.csv", "test.csv", "report.html"}, {"model"}};
 
 struct DemoArgs {
   std::string out = "sentiment-demo";
@@ -51,6 +57,7 @@ DataSplits write_builtin_data(const fs::path& out, const DemoSizes& n) {
   write_synthetic_csv(data.train, part(0, n.train));
   write_synthetic_csv(data.valid, part(n.train, n.valid));
   write_synthetic_csv(data.test, part(n.train + n.valid, n.test));
+  record_owned_files(out, {"train.csv", "valid.csv", "test.csv"});
   fmt::print("wrote {} ({} tweets), {} ({}) and {} ({}): generated airline tweets, seed {}\n", data.train, n.train,
              data.valid, n.valid, data.test, n.test, kDataSeed);
   return load_splits(data);  // read back as any user's CSV would be
@@ -72,7 +79,12 @@ int run_demo(const DemoArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const DemoSizes sizes = args.quick ? DemoSizes{300, 100, 100, 1, 2} : DemoSizes{3000, 600, 600, 3, 5};
   const fs::path out = args.out, model_dir = out / "model", report = out / "report.html";
+  // Everything the demo will write, checked before it writes anything.
+  if (out.empty()) throw Error("--out is empty: name the demo's folder");
+  check_owned_directory(out, kDemoLayout, "move it away, or choose another --out");
+  check_can_create(out);
   check_checkpoint_destination(model_dir);
+  if (fs::exists(fs::symlink_status(report))) check_report_destination(report);
   fs::create_directories(out);
 
   heading(1, "the built-in data set");
@@ -107,6 +119,7 @@ int run_demo(const DemoArgs& args) {
   report_args.data = splits.files["test"].get<std::string>();
   report_args.out = report.string();
   const Metrics tested = write_report(report_args);
+  record_owned_files(out, {"report.html"});
   fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets\n", report.string(), tested.accuracy,
              tested.macro_f1, tested.count);
 

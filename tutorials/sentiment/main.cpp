@@ -2,6 +2,13 @@
 // tool (train, compare, evaluate, predict, report; no arguments runs the demo). This
 // file wires the subcommands into one CLI11 app and turns every failure into one
 // `sentiment: error: ...` line on stderr and an exit status (sentiment.hpp).
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "sentiment.hpp"
@@ -20,6 +27,26 @@ std::string help_hint(const CLI::App& app) {
 int fail(int status, const std::string& message) {
   fmt::print(stderr, "sentiment: error: {}\n", message);
   return status;
+}
+
+// Note [Deterministic kill tests] (tests/test_interrupt.cpp): with TG_TEST_SAVE_STEPS set to
+// an open file descriptor, each step of a checkpoint save is written there as one digit and
+// the program stops itself (SIGSTOP) until continued, so a test can kill it at that step.
+int g_save_steps_fd = -1;
+
+void report_save_step(tg::SaveStep step) {
+  const char digit = char('0' + int(step));
+  if (::write(g_save_steps_fd, &digit, 1) == 1) ::raise(SIGSTOP);
+}
+
+void install_test_save_hook() {
+  const char* value = std::getenv("TG_TEST_SAVE_STEPS");
+  if (!value) return;
+  int fd = -1;
+  const char* end = value + std::strlen(value);
+  if (std::from_chars(value, end, fd).ptr != end || fd < 3) return;  // never stdin, stdout or stderr
+  g_save_steps_fd = fd;
+  tg::set_save_step_hook(report_save_step);
 }
 
 }  // namespace
@@ -51,6 +78,7 @@ int main(int argc, char** argv) {
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
   }
   openblas_set_num_threads(threads);
+  install_test_save_hook();
   try {
     for (const Subcommand& command : commands)
       if (command.cli->parsed()) return command.run(threads);

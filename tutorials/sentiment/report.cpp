@@ -1,15 +1,23 @@
 // `sentiment report`: evaluates a checkpoint on a labelled CSV, picks tweets to show
 // (the most confident right and wrong ones, taking turns over the true classes) and
-// writes the HTML page atomically, so a failed run leaves no half-written report.
+// writes the HTML page atomically, so a failed run leaves no half-written report. It
+// replaces only a report it wrote: the page's last line is a seal holding the SHA-256 of
+// the lines above (nn/file_ownership.hpp), checked before any work is done.
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "nn/atomic_file.hpp"
+#include "nn/file_ownership.hpp"
 #include "report.hpp"
 
 namespace tg::cli {
 namespace {
+
+constexpr std::string_view kSealOpen = "<!-- written by tapegrad's sentiment report; SHA-256 of the lines above: ";
+constexpr std::string_view kSealClose = " -->";
+constexpr std::size_t kMaxReportBytes = std::size_t(1) << 30;  // a report is kilobytes; any larger file is not one
 
 double confidence(const ReportExample& e) { return e.prediction.probabilities.at(std::size_t(e.prediction.label)); }
 
@@ -29,7 +37,16 @@ std::vector<ReportExample> pick(std::vector<ReportExample> candidates, std::size
 
 }  // namespace
 
+void check_report_destination(const std::filesystem::path& out) {
+  check_file_destination(out.string());
+  if (std::filesystem::exists(std::filesystem::symlink_status(out)) &&
+      !has_valid_seal(out, kSealOpen, kSealClose, kMaxReportBytes))
+    throw Error(fmt::format("{}: exists and is not a report written by sentiment (or was changed since); refusing to "
+                            "overwrite it (move it away, or choose another --out)", out.string()));
+}
+
 Metrics write_report(const ReportArgs& args) {
+  check_report_destination(args.out);
   LoadedSentimentModel loaded = load_model(args.checkpoint);
   const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
   std::vector<std::string> texts;
@@ -49,7 +66,7 @@ Metrics write_report(const ReportArgs& args) {
   report.metrics = compute_metrics(truth, predicted, loaded.info.model.classes);
   report.correct = pick(std::move(correct), args.examples);
   report.wrong = pick(std::move(wrong), args.examples);
-  write_atomically(args.out, render_report_html(report));
+  write_file_atomically(args.out, seal_text(render_report_html(report), kSealOpen, kSealClose));
   return report.metrics;
 }
 

@@ -112,9 +112,6 @@ TrainedModel train_model(Recipe recipe, const PreparedData& data, TrainCallbacks
 // The checkpoint description of a trained model (its recipe, history, vocabulary settings).
 SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArgs& args, nlohmann::json extra);
 
-// Refuses, before any training, a destination save_sentiment_checkpoint would refuse later.
-void check_checkpoint_destination(const std::filesystem::path& dir);
-
 // A checkpoint whose labels are the data pipeline's (negative, neutral, positive). Notes
 // on stderr when it comes from a run that was interrupted or never finished.
 LoadedSentimentModel load_model(const std::filesystem::path& dir);
@@ -156,12 +153,16 @@ void print_comparison(const Comparison& comparison);
 std::string format_prediction(const Prediction& p, const std::vector<std::string>& labels, bool colour);
 
 // report.cpp: evaluates a checkpoint on a labelled CSV and writes the HTML report.
+// check_report_destination refuses, before any work, an `out` that is not absent or a
+// report sentiment wrote (and left unchanged: its last line is a seal holding its SHA-256);
+// write_report checks it first too.
 struct ReportArgs {
   std::string checkpoint, data, out = "report.html";
   Columns columns;
   std::size_t examples = 6;  // correct and wrong ones each
   int threads = 1;           // see evaluation_pool
 };
+void check_report_destination(const std::filesystem::path& out);
 Metrics write_report(const ReportArgs& args);
 
 // ---- terminal and files (terminal.cpp) -------------------------------------------
@@ -171,8 +172,6 @@ bool stdout_is_terminal();
 bool colour_enabled(bool no_color_flag);
 // "\x1b[48;2;R;G;B;38;2;0;0;0m" + text + reset: background shaded by weight in [0, 1].
 std::string shade(const std::string& text, double weight);
-// Writes through a temporary file in the same directory and a rename: a reader (or a
-// crash) never sees half a file, and a failure leaves no file behind.
-void write_atomically(const std::filesystem::path& path, const std::string& content);
+// (Files are written through tg::write_file_atomically, nn/atomic_file.hpp: the one writer.)
 
 }  // namespace tg::cli

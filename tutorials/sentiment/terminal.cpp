@@ -1,21 +1,16 @@
 // Terminal and file helpers of the `sentiment` program: is stdout a terminal, may it
-// get colour, a word shaded by its attention weight, and atomic file writes.
+// get colour, and a word shaded by its attention weight.
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "sentiment.hpp"
 
 namespace tg::cli {
-
-namespace fs = std::filesystem;
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
@@ -32,30 +27,6 @@ std::string shade(const std::string& text, double weight) {
   const auto channel = [w](int from, int to) { return int(std::lround(from + (to - from) * w)); };
   return fmt::format("\x1b[48;2;{};{};{};38;2;0;0;0m{}\x1b[0m", channel(255, 245), channel(255, 130),
                      channel(255, 30), text);
-}
-
-void write_atomically(const fs::path& path, const std::string& content) {
-  const fs::path temp = path.parent_path() / fmt::format(".{}.tmp-{}", path.filename().string(), ::getpid());
-  errno = 0;
-  {
-    std::ofstream out(temp, std::ios::binary);
-    if (!out)
-      throw Error(fmt::format("{}: cannot create ({})", path.string(), errno ? std::strerror(errno) : "unknown error"));
-    out.write(content.data(), std::streamsize(content.size()));
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temp, ignored);
-      throw Error(path.string() + ": write error (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw Error(fmt::format("{}: cannot write ({})", path.string(), ec.message()));
-  }
 }
 
 }  // namespace tg::cli

@@ -1,6 +1,6 @@
 // Training as the `sentiment` subcommands share it: Ctrl-C/SIGTERM as the trainer's
 // stop flag, the training split's vocabulary and encoded splits, one model trained from
-// a recipe, and the checkpoint helpers around it (destination check, labels check).
+// a recipe, and the checkpoint helpers around it (labels check).
 #include <csignal>
 #include <cmath>
 
@@ -68,17 +68,6 @@ SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArg
   info.history = trained.history;
   info.extra = std::move(extra);
   return info;
-}
-
-void check_checkpoint_destination(const fs::path& dir) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(dir, ec);
-  if (!fs::exists(status)) return;
-  if (!fs::is_directory(status))
-    throw Error(fmt::format("{}: exists and is not a directory (choose another --out)", dir.string()));
-  if (!fs::is_empty(dir, ec) && !fs::exists(dir / "config.json"))
-    throw Error(fmt::format("{}: is a directory of other files, not a checkpoint; refusing to replace it "
-                            "(choose another --out)", dir.string()));
 }
 
 LoadedSentimentModel load_model(const fs::path& dir) {
