@@ -271,8 +271,6 @@ json parse_json(std::string_view text, const std::string& source) {
   }
 }
 
-json parse_config(const fs::path& path) { return parse_json(read_text(path), path.string()); }
-
 // A NaN or infinity in a weight makes every prediction NaN, silently: refuse it. Training
 // never saves one (a non-finite loss stops it), so it is a damaged or edited file.
 void check_finite_weights(const SentimentClassifier<float>& model, const std::string& path) {
