@@ -2,6 +2,8 @@
 // tool (train, compare, evaluate, predict, report; no arguments runs the demo). This
 // file wires the subcommands into one CLI11 app and turns every failure into one
 // `sentiment: error: ...` line on stderr and an exit status (sentiment.hpp).
+#include <new>
+
 #include <fmt/format.h>
 
 #include "sentiment.hpp"
@@ -22,9 +24,20 @@ int fail(int status, const std::string& message) {
   return status;
 }
 
-}  // namespace
+// Note [Every failure is one line]
+// Running out of memory must end like any other error: one line and exit status 1.
+// mimalloc, which replaces operator new in this program, aborts on a failed allocation
+// unless a new-handler is installed; it then calls the handler, which throws
+// std::bad_alloc as the standard's operator new would. main catches it, and anything
+// else thrown (even a non-std::exception), below. The readers themselves stop at their
+// size limits first (Note [Input size limits]); this is what is left: `ulimit -v`, a
+// machine already short of memory. tests/test_bad_input.cpp runs readers under ulimit -v.
+constexpr const char* kOutOfMemory =
+    "out of memory (std::bad_alloc): the input or model needs more memory than this process may use";
 
-int main(int argc, char** argv) {
+void throw_bad_alloc() { throw std::bad_alloc(); }
+
+int main_with_handlers(int argc, char** argv) {
   using namespace tg::cli;
   CLI::App app{"Sentiment of airline tweets with an LSTM and attention, on tapegrad.\n"
                "With no arguments: the demo (built-in data, the pooling comparison, a report).",
@@ -39,7 +52,7 @@ int main(int argc, char** argv) {
   for (const Subcommand& command : commands)
     command.cli->add_option("--threads", threads,
                             "cores to use: BLAS threads when training, threads sharing each batch when evaluating")
-        ->check(CLI::Range(1, 64))->capture_default_str();
+        ->check(count_in(1, 64))->capture_default_str();
 
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
@@ -57,7 +70,24 @@ int main(int argc, char** argv) {
     return fail(kExitUsage, "no subcommand given (see sentiment --help)");
   } catch (const UsageError& e) {
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
+  } catch (const std::bad_alloc&) {
+    return fail(kExitFailure, kOutOfMemory);
   } catch (const std::exception& e) {  // tg::Error and anything from the standard library
     return fail(kExitFailure, e.what());
+  } catch (...) {  // Note [Every failure is one line]: nothing reaches std::terminate
+    return fail(kExitFailure, "an unexpected exception (not a std::exception) ended the program");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::set_new_handler(throw_bad_alloc);
+  try {
+    return main_with_handlers(argc, argv);
+  } catch (const std::bad_alloc&) {  // while building or parsing the command line
+    return fail(tg::cli::kExitFailure, kOutOfMemory);
+  } catch (...) {
+    return fail(tg::cli::kExitFailure, "an unexpected exception ended the program");
   }
 }
