@@ -67,7 +67,8 @@ void save_parameters(const Module<T>& module, const std::string& path) {
 template <class T>
 NpzLimits parameter_limits(const Module<T>& module) {
   std::map<std::string, Shape> shapes;
-  for (const auto& [name, p] : module.named_parameters()) shapes.emplace(name, p.shape());
+  for (const auto& [name, p] : module.named_parameters())
+    shapes.emplace(name, Shape(p.shape().begin(), p.shape().end()));
   NpzLimits limits = float_array_limits(shapes);
   limits.unexpected_note = "the model has no such parameter";
   return limits;

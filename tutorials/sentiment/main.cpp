@@ -2,6 +2,9 @@
 // tool (train, compare, evaluate, predict, report; no arguments runs the demo). This
 // file wires the subcommands into one CLI11 app and turns every failure into one
 // `sentiment: error: ...` line on stderr and an exit status (sentiment.hpp).
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <new>
 
 #include <fmt/format.h>
@@ -24,18 +27,8 @@ int fail(int status, const std::string& message) {
   return status;
 }
 
-// Note [Every failure is one line]
-// Running out of memory must end like any other error: one line and exit status 1.
-// mimalloc, which replaces operator new in this program, aborts on a failed allocation
-// unless a new-handler is installed; it then calls the handler, which throws
-// std::bad_alloc as the standard's operator new would. main catches it, and anything
-// else thrown (even a non-std::exception), below. The readers themselves stop at their
-// size limits first (Note [Input size limits]); this is what is left: `ulimit -v`, a
-// machine already short of memory. tests/test_bad_input.cpp runs readers under ulimit -v.
 constexpr const char* kOutOfMemory =
     "out of memory (std::bad_alloc): the input or model needs more memory than this process may use";
-
-void throw_bad_alloc() { throw std::bad_alloc(); }
 
 int main_with_handlers(int argc, char** argv) {
   using namespace tg::cli;
@@ -81,8 +74,41 @@ int main_with_handlers(int argc, char** argv) {
 
 }  // namespace
 
+// Note [Every failure is one line]
+// Running out of memory must end like any other error: one line and exit status 1.
+// mimalloc (linked into this program, CMakeLists.txt: tg_use_fast_allocator) replaces
+// operator new with one that aborts when an allocation fails: Debian's shared library
+// does not see std::set_new_handler (its weak get_new_handler binds to its own stub), so
+// a new-handler cannot help. The program therefore defines the throwing operator new
+// itself (a program's own definition replaces every library's): malloc, which mimalloc
+// serves, then the new-handler if one is set, else std::bad_alloc, as the standard's
+// does. Deletes stay the library's: they free() what malloc gave. main catches
+// bad_alloc, and anything else thrown (even a non-std::exception), below. The readers
+// stop at their size limits first (Note [Input size limits]); this is what is left:
+// `ulimit -v`, a machine already short of memory (tests/test_bad_input.cpp).
+#ifdef TG_THROWING_NEW
+namespace {
+void* allocate_or_throw(std::size_t size, std::size_t alignment) {
+  size = std::max<std::size_t>(size, 1);
+  while (true) {
+    void* p = alignment <= alignof(std::max_align_t)
+                  ? std::malloc(size)
+                  : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+    if (p) return p;
+    const std::new_handler handler = std::get_new_handler();
+    if (!handler) throw std::bad_alloc();
+    handler();
+  }
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate_or_throw(size, 0); }
+void* operator new[](std::size_t size) { return allocate_or_throw(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a) { return allocate_or_throw(size, std::size_t(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) { return allocate_or_throw(size, std::size_t(a)); }
+#endif
+
 int main(int argc, char** argv) {
-  std::set_new_handler(throw_bad_alloc);
   try {
     return main_with_handlers(argc, argv);
   } catch (const std::bad_alloc&) {  // while building or parsing the command line
