@@ -311,7 +311,7 @@ TEST_CASE("cli: every numeric option refuses NaN, a sign, overflow and out-of-ra
     CHECK(r.err.size() < 300);  // no 309-digit DBL_MAX
   }
   check_one_error_line(cli.run("compare --train train.csv --valid valid.csv --seeds 0"), 2,
-                       "--seeds: 0 is not a whole number from 1 to 1000");
+                       "--seeds: 0 is not a whole number from 1 to 1000000");
   check_one_error_line(cli.run("report --checkpoint m --data valid.csv --examples -1"), 2,
                        "--examples: -1 is not a whole number from 0 to 10000");
   CHECK_FALSE(fs::exists(cli.dir / "m"));
