@@ -76,7 +76,7 @@ int main_with_handlers(int argc, char** argv) {
 
 // Note [Every failure is one line]
 // Running out of memory must end like any other error: one line and exit status 1.
-// mimalloc (linked into this program, CMakeLists.txt: tg_use_fast_allocator) replaces
+// mimalloc (linked into this program by CMakeLists.txt's tg_use_fast_allocator) replaces
 // operator new with one that aborts when an allocation fails: Debian's shared library
 // does not see std::set_new_handler (its weak get_new_handler binds to its own stub), so
 // a new-handler cannot help. The program therefore defines the throwing operator new
@@ -85,8 +85,10 @@ int main_with_handlers(int argc, char** argv) {
 // does. Deletes stay the library's: they free() what malloc gave. main catches
 // bad_alloc, and anything else thrown (even a non-std::exception), below. The readers
 // stop at their size limits first (Note [Input size limits]); this is what is left:
-// `ulimit -v`, a machine already short of memory (tests/test_bad_input.cpp).
-#ifdef TG_THROWING_NEW
+// `ulimit -v`, a machine already short of memory (tests/test_bad_input.cpp). Not under
+// AddressSanitizer, whose own operator new throws and checks new/delete pairs (ours
+// would look like malloc freed by delete).
+#ifndef __SANITIZE_ADDRESS__
 namespace {
 void* allocate_or_throw(std::size_t size, std::size_t alignment) {
   size = std::max<std::size_t>(size, 1);
