@@ -3,6 +3,8 @@
 // input whatever it holds (see Note [Linear parsing]).
 #include "models/csv.hpp"
 
+#include "models/limits.hpp"
+
 #include "nn/atomic_file.hpp"
 
 #include <algorithm>
@@ -244,16 +246,79 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
   return table;
 }
 
-std::string read_file(const std::filesystem::path& path) {
+namespace {
+
+[[noreturn]] void fail_too_large(const std::filesystem::path& path, std::string_view size, std::uint64_t max_bytes,
+                                 std::string_view what) {
+  throw Error(fmt::format("{}: {}, more than a {} can be ({}; see Note [Input size limits] in models/limits.hpp)",
+                          path.string(), size, what, format_bytes(max_bytes)));
+}
+
+// Reads `path` in 64 KiB chunks, handing each to `take`, which returns false to stop; a
+// file that would go past `max_bytes` is refused (Note [Input size limits]). A regular
+// file states its size, so it is refused before anything is read; a pipe or device
+// (/dev/zero) is read up to the limit.
+template <class Take>
+void read_chunks(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view what, Take take) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory, not a file");
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > max_bytes) fail_too_large(path, format_bytes(size), max_bytes, what);
+  }
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_to_open(path, "open");
-  std::string data;
+  std::uint64_t total = 0;
   char buffer[1 << 16];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) data.append(buffer, static_cast<std::size_t>(in.gcount()));
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if ((total += got) > max_bytes) fail_too_large(path, "over " + format_bytes(max_bytes), max_bytes, what);
+    if (!take(std::string_view(buffer, got))) return;
+  }
   if (in.bad()) throw Error(path.string() + ": read error");
+}
+
+}  // namespace
+
+std::size_t invalid_utf8_at(std::string_view text) {
+  for (std::size_t i = 0, n = 0; i < text.size(); i += n)
+    if ((n = utf8_length(text, i)) == 0) return i;
+  return std::string_view::npos;
+}
+
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0, n = 0; i < text.size(); i += n) {
+    n = utf8_length(text, i);
+    if (n == 0) out += "\uFFFD", n = 1;  // one U+FFFD a bad byte
+    else out += text.substr(i, n);
+  }
+  return out;
+}
+
+std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view what) {
+  std::string data;
+  read_chunks(path, max_bytes, what, [&](std::string_view chunk) {
+    data += chunk;
+    return true;
+  });
+  return data;
+}
+
+std::string read_lines(const std::filesystem::path& path, std::size_t max_lines, std::uint64_t max_bytes,
+                       std::string_view what) {
+  std::string data;
+  std::size_t lines = 0;
+  read_chunks(path, max_bytes, what, [&](std::string_view chunk) {
+    for (std::size_t at = chunk.find('\n'); at != std::string_view::npos; at = chunk.find('\n', at + 1))
+      if (++lines == max_lines) {
+        data += chunk.substr(0, at + 1);
+        return false;
+      }
+    data += chunk;
+    return true;
+  });
   return data;
 }
 

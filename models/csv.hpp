@@ -4,10 +4,13 @@
 // and the 1-based line at fault. Linear time, memory linear in the input (it is fuzzed).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "models/limits.hpp"
 
 namespace tg {
 
@@ -35,12 +38,26 @@ CsvTable parse_csv(std::string_view text, const std::string& source);
 // Reads and parses a file; a missing or unreadable file is a tg::Error naming it.
 CsvTable read_csv(const std::filesystem::path& path);
 
-// The whole content of a file as bytes; throws naming the file when it cannot be read.
-std::string read_file(const std::filesystem::path& path);
+// The whole content of a file as bytes; throws naming the file when it cannot be read or
+// holds more than `max_bytes` (Note [Input size limits]; `what` names the kind of file in
+// that message: "data file", "config.json").
+std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes = kMaxDataFileBytes,
+                      std::string_view what = "data file");
+
+// The file's first `max_lines` lines (each with its line break), read no further: a
+// 10-million-line file costs no more than its first lines. Also refused past `max_bytes`.
+std::string read_lines(const std::filesystem::path& path, std::size_t max_lines, std::uint64_t max_bytes,
+                       std::string_view what);
 
 // Writes `content` to a file atomically (temporary beside it, fsync, rename), so a crash
 // never leaves it half-written; throws naming the file when that fails.
 void write_file(const std::filesystem::path& path, std::string_view content);
+
+// The byte offset of the first byte of `text` that does not begin a valid UTF-8 sequence,
+// or npos. JSON output needs valid UTF-8 (nlohmann's dump() throws type_error 316).
+std::size_t invalid_utf8_at(std::string_view text);
+// `text` with each such byte replaced by U+FFFD (the replacement character).
+std::string replace_invalid_utf8(std::string_view text);
 
 // `text` with a leading UTF-8 byte-order mark removed.
 std::string_view skip_bom(std::string_view text);

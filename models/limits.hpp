@@ -45,6 +45,32 @@ inline constexpr std::size_t kMaxSequenceLength = 10'000;
 inline constexpr std::size_t kMaxBatchSize = 65'536;
 inline constexpr std::uint64_t kMaxBatchBytes = std::uint64_t{4} << 30;
 
+// Note [Input size limits]
+// Every reader knows the largest input that can be valid and stops there, with one error
+// naming the file, so /dev/zero, a 2 GB sparse file or a file picked by mistake costs at
+// most that much memory and never an out-of-memory abort:
+//
+//   input                   limit      flagship     why this value
+//   --data/--train CSV      512 MiB    3.4 MB       the Kaggle tweets are 3.4 MB; 1.6 million tweets
+//                                                   (sentiment140) are 240 MB. Reading holds the bytes
+//                                                   and the parsed rows: about 3x the file at the peak
+//   config.json             64 MiB     ~10 KB       the history's kMaxEpochs epochs at ~300 bytes each
+//                                                   (30 MB) plus "extra", nested at most 64 deep
+//   vocab.txt               lines: config's model.vocab_size (+1 read to tell "too many");
+//                           bytes: kMaxDataFileBytes (every token came out of a training file)
+//   weights.npz             each member: the .npy of its parameter's shape at 8 bytes an element
+//                           (nn/npz.hpp, Note [Bounded .npz reading]); the file: their sum
+//   one text (predict's     16 MiB     ~140 bytes   a tweet is at most 280 characters; a 10 MB line
+//   stdin, a line)                                  (a whole book) is still read, tokenized and cut
+//                                                   to max_tokens
+//   --epochs                100,000    8            epochs × batches must fit Adam's step counter
+//                                                   and the history in config.json; at 1 s an
+//                                                   epoch this is a day of training
+inline constexpr std::uint64_t kMaxDataFileBytes = std::uint64_t{512} << 20;
+inline constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{64} << 20;
+inline constexpr std::uint64_t kMaxTextBytes = std::uint64_t{16} << 20;
+inline constexpr std::size_t kMaxEpochs = 100'000;
+
 struct ClassifierConfig;
 
 // The classifier's exact parameter count (its named_parameters() sizes summed).

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "models/csv.hpp"
 #include "models/limits.hpp"
 #include "nn/atomic_file.hpp"
 #include "nn/checkpoint.hpp"
@@ -173,7 +174,7 @@ TrainOptions read_train(const Field& f) {
   TrainOptions o;
   o.lr = f["lr"].in_range(0, INFINITY);
   o.batch_size = f["batch_size"].size_in(1, kMaxBatchSize);
-  o.epochs = f["epochs"].count();
+  o.epochs = f["epochs"].size_in(1, kMaxEpochs);
   o.clip_norm = f["clip_norm"].in_range(0, INFINITY);
   o.weight_decay = f["weight_decay"].in_range(0, INFINITY);
   o.decoupled_decay = f["decoupled_decay"].boolean();
@@ -244,13 +245,22 @@ std::size_t read_tokenizer(const Field& f, std::size_t& min_count) {
   return max_tokens;
 }
 
+// config.json, read up to kMaxConfigBytes (Note [Input size limits]).
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(fmt::format("{}: read failed", path.string()));
-  return text.str();
+  {
+    std::ifstream probe(path, std::ios::binary);  // the message this file has always given when missing
+    if (!probe) throw Error(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  }
+  return read_file(path, kMaxConfigBytes, "config.json");
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] " tag, which tells a
+// user nothing; a number past a double's range (1e400) is valid JSON but not a value.
+std::string json_error(const json::exception& e) {
+  std::string_view text = e.what();
+  if (text.starts_with("[json.exception.")) text.remove_prefix(std::min(text.size(), text.find("] ") + 2));
+  if (dynamic_cast<const json::out_of_range*>(&e)) return fmt::format("a number out of range ({})", text);
+  return fmt::format("not valid JSON: {}", text);
 }
 
 // config.json nests 4 deep. nlohmann parses any depth, but copying or printing a value
@@ -267,7 +277,7 @@ json parse_json(std::string_view text, const std::string& source) {
   try {
     return json::parse(text, limit_depth);
   } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
+    throw Error(fmt::format("{}: {}", source, json_error(e)));
   }
 }
 
@@ -443,12 +453,14 @@ LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
   if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
   const fs::path config_path = dir / "config.json", vocab_path = dir / "vocab.txt";
   const std::string source = config_path.string();
-  LoadedSentimentModel out{parse_sentiment_config(read_text(config_path), source), Vocabulary::load(vocab_path),
-                           nullptr};
+  LoadedSentimentModel out{parse_sentiment_config(read_text(config_path), source), {}, nullptr};
   const SentimentCheckpoint& info = out.info;
+  // Reads at most vocab_size + 1 lines: one more tells "too many" (Note [Input size limits]).
+  out.vocab = Vocabulary::load(vocab_path, info.model.vocab_size);
   if (out.vocab.size() != info.model.vocab_size)
-    throw Error(fmt::format("{} has {} tokens but {} says model.vocab_size is {}", vocab_path.string(),
-                            out.vocab.size(), source, info.model.vocab_size));
+    throw Error(fmt::format("{} has {}{} tokens but {} says model.vocab_size is {}", vocab_path.string(),
+                            out.vocab.size() > info.model.vocab_size ? "more than " : "",
+                            std::min(out.vocab.size(), info.model.vocab_size), source, info.model.vocab_size));
   try {
     out.model = std::make_unique<SentimentClassifier<float>>(info.model);
   } catch (const Error& e) {

@@ -127,7 +127,10 @@ Vocabulary Vocabulary::parse(std::string_view text, const std::string& source) {
   return vocab;
 }
 
-Vocabulary Vocabulary::load(const std::filesystem::path& path) { return parse(read_file(path), path.string()); }
+Vocabulary Vocabulary::load(const std::filesystem::path& path, std::size_t max_size) {
+  // Every token came out of a training file, so the vocabulary is no larger than one.
+  return parse(read_lines(path, max_size + 1, kMaxDataFileBytes, "vocabulary"), path.string());
+}
 
 void Vocabulary::save(const std::filesystem::path& path) const {
   std::string text;

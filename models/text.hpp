@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/limits.hpp"
+
 namespace tg {
 
 // The canonical recipe's tokens per tweet: a default, not a limit (that is
@@ -45,7 +47,10 @@ class Vocabulary {
   // Ids by descending training count, ties in byte order, after <pad> and <unk>.
   static Vocabulary build(std::span<const std::string_view> texts, const VocabOptions& options = {});
   // Reads vocab.txt; errors name the file and line (see parse()).
-  static Vocabulary load(const std::filesystem::path& path);
+  // Reads no further than line max_size + 1 (Note [Input size limits]): a file with more
+  // lines gives a vocabulary of max_size + 1 tokens, which the caller refuses, at the
+  // cost of those lines only; a 10-million-line file is not read whole.
+  static Vocabulary load(const std::filesystem::path& path, std::size_t max_size = kMaxVocabulary);
   // vocab.txt content: the first two lines <pad> and <unk>, then one token a line,
   // no empty, duplicate or whitespace-holding token; LF or CRLF. `source` names it.
   static Vocabulary parse(std::string_view text, const std::string& source);

@@ -13,6 +13,7 @@
 
 #include "autograd/ops.hpp"
 #include "models/batch.hpp"
+#include "models/limits.hpp"
 #include "nn/optim.hpp"
 
 namespace tg {
@@ -48,7 +49,8 @@ void check_options(const TrainOptions& o, const EncodedData& train, const Encode
   const auto fail = [](const std::string& what) { throw Error("train_classifier: " + what); };
   if (train.ids.empty()) fail("the training split is empty");
   if (valid.ids.empty()) fail("the validation split is empty (it picks the best epoch)");
-  if (o.epochs == 0) fail("epochs = 0 (expected at least 1)");
+  if (o.epochs == 0 || o.epochs > kMaxEpochs)  // epochs × batches must fit the step counter
+    fail(fmt::format("epochs = {} (expected 1 to {})", o.epochs, kMaxEpochs));
   if (!(std::isfinite(o.lr) && o.lr >= 0)) fail(fmt::format("lr = {} (expected a finite number >= 0)", o.lr));
   if (!(std::isfinite(o.clip_norm) && o.clip_norm >= 0))
     fail(fmt::format("clip_norm = {} (expected >= 0; 0 disables clipping)", o.clip_norm));

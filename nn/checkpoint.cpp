@@ -65,8 +65,18 @@ void save_parameters(const Module<T>& module, const std::string& path) {
 }
 
 template <class T>
+NpzLimits parameter_limits(const Module<T>& module) {
+  std::map<std::string, Shape> shapes;
+  for (const auto& [name, p] : module.named_parameters())
+    shapes.emplace(name, Shape(p.shape().begin(), p.shape().end()));
+  NpzLimits limits = float_array_limits(shapes);
+  limits.unexpected_note = "the model has no such parameter";
+  return limits;
+}
+
+template <class T>
 void load_parameters(Module<T>& module, const std::string& path) {
-  load_state_dict(module, read_npz(path), path);
+  load_state_dict(module, read_npz(path, parameter_limits(module)), path);
 }
 
 NpzContents sub_dict(const NpzContents& arrays, std::string_view prefix) {
@@ -80,7 +90,8 @@ NpzContents sub_dict(const NpzContents& arrays, std::string_view prefix) {
   template NpzContents state_dict(const Module<T>&);                                       \
   template void load_state_dict(Module<T>&, const NpzContents&, const std::string&);       \
   template void save_parameters(const Module<T>&, const std::string&);                     \
-  template void load_parameters(Module<T>&, const std::string&);
+  template void load_parameters(Module<T>&, const std::string&);                           \
+  template NpzLimits parameter_limits(const Module<T>&);
 TG_INSTANTIATE(float)
 TG_INSTANTIATE(double)
 #undef TG_INSTANTIATE

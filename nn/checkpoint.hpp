@@ -29,11 +29,17 @@ NpzContents state_dict(const Module<T>& module);
 template <class T>
 void load_state_dict(Module<T>& module, const NpzContents& arrays, const std::string& source);
 
+// The names and largest sizes the module's parameters can have in an .npz.
+template <class T>
+NpzLimits parameter_limits(const Module<T>& module);
+
 // Writes state_dict(module) atomically: on failure the previous file stays in place.
 template <class T>
 void save_parameters(const Module<T>& module, const std::string& path);
 
-// read_npz(path), which rejects damaged and truncated files naming them, then
+// read_npz(path, parameter_limits(module)), which rejects damaged and truncated files
+// naming them, and any member the module has no parameter for or larger than its
+// parameter can be, before inflating it (Note [Bounded .npz reading]); then
 // load_state_dict with the file as the source.
 template <class T>
 void load_parameters(Module<T>& module, const std::string& path);

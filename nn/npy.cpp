@@ -286,6 +286,12 @@ NpyArray read_npy(const ReadSome& read, std::uint64_t total_size) {
   return a;
 }
 
+std::uint64_t max_npy_bytes(std::uint64_t elements, std::size_t item_size) {
+  // The magic string and version (8 bytes), a 4-byte header length (versions 2 and 3),
+  // the header, the data. Elements past kMaxElements are refused anyway: no overflow.
+  return 8 + 4 + kMaxHeaderBytes + std::min(elements, kMaxElements) * item_size;
+}
+
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
     case DType::f32: return "<f4";

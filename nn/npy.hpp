@@ -53,6 +53,11 @@ using ReadSome = std::function<std::size_t(std::byte* out, std::size_t n)>;
 // stream holds. Errors carry no name; the caller prefixes its own.
 NpyArray read_npy(const ReadSome& read, std::uint64_t total_size);
 
+// The most bytes a .npy file of `elements` elements of `item_size` bytes can take: the
+// longest header read_npy accepts plus the data. Readers that know the shape they want
+// (a checkpoint's parameters) refuse a larger member before reading any of it.
+std::uint64_t max_npy_bytes(std::uint64_t elements, std::size_t item_size);
+
 // Untrusted text (a key, a member name, a header) for an error message: quoted,
 // non-printable bytes escaped as \xNN, cut after 80 characters.
 std::string printable(std::string_view text);

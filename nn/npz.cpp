@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string_view>
@@ -56,14 +57,51 @@ std::string not_zip_hint(std::string_view head) {
   return " (not an .npz file)";
 }
 
+// One entry of the central directory, as declared: nothing of it read yet.
+struct Entry {
+  std::string key, where;  // where: "<file>: member \"<key>.npy\"", for messages
+  zip_stat_t stat;
+};
+
+// Every entry's name and declared size, checked against `limits` (when given) before
+// any member is inflated: Note [Bounded .npz reading].
+std::vector<Entry> list_entries(zip_t* archive, const std::string& name, const NpzLimits* limits) {
+  std::vector<Entry> entries;
+  const zip_int64_t count = zip_get_num_entries(archive, 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    Entry e;
+    zip_stat_init(&e.stat);
+    if (zip_stat_index(archive, zip_uint64_t(i), 0, &e.stat) != 0 || !(e.stat.valid & ZIP_STAT_NAME) ||
+        !(e.stat.valid & ZIP_STAT_SIZE))
+      throw Error(fmt::format("{}: entry {}: {}", name, i + 1, zip_strerror(archive)));
+    const std::string member = e.stat.name;
+    e.where = fmt::format("{}: member {}", name, printable(member));
+    if (member.size() <= 4 || !member.ends_with(".npy"))
+      throw Error(e.where + ": not a .npy member (an .npz holds only <key>.npy files)");
+    e.key = member.substr(0, member.size() - 4);
+    for (const Entry& seen : entries)
+      if (seen.key == e.key) throw Error(e.where + ": duplicate key " + printable(e.key));
+    if (limits) {
+      const auto it = limits->max_member_bytes.find(e.key);
+      if (it == limits->max_member_bytes.end())
+        throw Error(fmt::format("{}: unexpected key {} ({})", name, printable(e.key), limits->unexpected_note));
+      if (e.stat.size > it->second)
+        throw Error(fmt::format("{}: declares {} bytes, more than its array can take ({} bytes): a damaged file",
+                                e.where, e.stat.size, it->second));
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
 // Takes ownership of `source` whatever happens. `head`: the first bytes, for messages.
-NpzContents read_zip(zip_source_t* source, const std::string& name, std::string_view head) {
+NpzContents read_zip(zip_source_t* source, const std::string& name, std::string_view head, const NpzLimits* limits) {
   ZipPtr<zip_source_t> owned(source);
   zip_error_t error;
   zip_error_init(&error);
   ZipPtr<zip_t> archive(zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error));
   // ZIP_CHECKCONS refuses duplicate names without naming them, after its consistency
-  // checks have passed: reopen without it so the loop below names the duplicate.
+  // checks have passed: reopen without it so list_entries names the duplicate.
   if (!archive && zip_error_code_zip(&error) == ZIP_ER_EXISTS) {
     zip_error_fini(&error);
     zip_error_init(&error);
@@ -77,25 +115,32 @@ NpzContents read_zip(zip_source_t* source, const std::string& name, std::string_
   zip_error_fini(&error);
 
   NpzContents out;
-  const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
-  for (zip_int64_t i = 0; i < count; ++i) {
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(archive.get(), zip_uint64_t(i), 0, &st) != 0 ||
-        !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE))
-      throw Error(fmt::format("{}: entry {}: {}", name, i + 1, zip_strerror(archive.get())));
-    const std::string member = st.name, where = fmt::format("{}: member {}", name, printable(member));
-    if (member.size() <= 4 || !member.ends_with(".npy"))
-      throw Error(where + ": not a .npy member (an .npz holds only <key>.npy files)");
-    const std::string key = member.substr(0, member.size() - 4);
-    if (out.contains(key)) throw Error(where + ": duplicate key " + printable(key));
+  for (const Entry& e : list_entries(archive.get(), name, limits)) {
     try {
-      out.emplace(key, read_member(archive.get(), st));
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", where, e.what()));
+      out.emplace(e.key, read_member(archive.get(), e.stat));
+    } catch (const Error& err) {
+      throw Error(fmt::format("{}: {}", e.where, err.what()));
     }
   }
   return out;
+}
+
+// The largest archive that can hold members within `limits`: each member's largest
+// size (deflate grows incompressible data by well under 0.1%), its name twice (local
+// header and central directory) and its records (30 + 46 bytes, a 24-byte data
+// descriptor, zip64 extras: 1 KiB is generous), then the end records and the longest
+// comment a zip can carry.
+std::uint64_t max_archive_bytes(const NpzLimits& limits) {
+  std::uint64_t total = 22 + 56 + 20 + 65'535;
+  for (const auto& [key, bytes] : limits.max_member_bytes) total += bytes + bytes / 1000 + 2 * (key.size() + 4) + 1024;
+  return total;
+}
+
+void check_archive_size(std::uint64_t size, const std::string& name, const NpzLimits& limits) {
+  const std::uint64_t most = max_archive_bytes(limits);
+  if (size > most)
+    throw Error(fmt::format("{}: {} bytes, more than an archive of the expected arrays can be ({} bytes)", name,
+                            size, most));
 }
 
 std::vector<std::byte> source_bytes(zip_source_t* source) {
@@ -151,7 +196,14 @@ std::vector<std::byte> zip_members(const std::vector<std::pair<std::string, std:
 
 }  // namespace
 
-NpzContents read_npz(const std::string& path) {
+namespace {
+
+NpzContents read_npz_file(const std::string& path, const NpzLimits* limits) {
+  if (limits) {
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec) check_archive_size(size, path, *limits);  // else libzip names the problem below
+  }
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_file_create(path.c_str(), 0, -1, &error);
@@ -159,16 +211,41 @@ NpzContents read_npz(const std::string& path) {
   char head[32];
   std::ifstream in(path, std::ios::binary);
   in.read(head, sizeof head);
-  return read_zip(source, path, std::string_view(head, static_cast<std::size_t>(in.gcount())));
+  return read_zip(source, path, std::string_view(head, static_cast<std::size_t>(in.gcount())), limits);
 }
 
-NpzContents read_npz_bytes(std::span<const std::byte> bytes, const std::string& name) {
+NpzContents read_npz_memory(std::span<const std::byte> bytes, const std::string& name, const NpzLimits* limits) {
+  if (limits) check_archive_size(bytes.size(), name, *limits);
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
   if (!source) throw Error(fmt::format("{}: {}", name, zip_message(&error)));
   const std::string_view head(reinterpret_cast<const char*>(bytes.data()), std::min<std::size_t>(bytes.size(), 32));
-  return read_zip(source, name, head);
+  return read_zip(source, name, head, limits);
+}
+
+}  // namespace
+
+NpzContents read_npz(const std::string& path) { return read_npz_file(path, nullptr); }
+
+NpzContents read_npz(const std::string& path, const NpzLimits& limits) { return read_npz_file(path, &limits); }
+
+NpzContents read_npz_bytes(std::span<const std::byte> bytes, const std::string& name) {
+  return read_npz_memory(bytes, name, nullptr);
+}
+
+NpzContents read_npz_bytes(std::span<const std::byte> bytes, const std::string& name, const NpzLimits& limits) {
+  return read_npz_memory(bytes, name, &limits);
+}
+
+NpzLimits float_array_limits(const std::map<std::string, Shape>& shapes) {
+  NpzLimits limits;
+  for (const auto& [key, shape] : shapes) {
+    std::uint64_t elements = 1;
+    for (std::size_t dim : shape) elements *= dim;  // a model's shapes: no overflow (Note [Resource limits])
+    limits.max_member_bytes[key] = max_npy_bytes(elements, sizeof(double));
+  }
+  return limits;
 }
 
 void write_npz(const std::string& path, const NpzContents& arrays) {

@@ -286,3 +286,102 @@ TEST_CASE("bad destinations: every --out case is one error line naming the file,
     CHECK(contents(work.dir) == before);
   }
 }
+
+// ---- Note [Input size limits]: every reader stops at the largest valid input ---------
+
+namespace {
+
+// A copy of the good checkpoint in work.dir/ckpt with `file` replaced by a symlink to `target`.
+void checkpoint_with_link(const Workdir& work, const std::string& file, const fs::path& target) {
+  fs::remove_all(work.dir / "ckpt");
+  fs::copy(kGoodDir / "checkpoint", work.dir / "ckpt");
+  fs::remove(work.dir / "ckpt" / file);
+  fs::create_symlink(target, work.dir / "ckpt" / file);
+}
+
+// A copy of the good checkpoint in work.dir/ckpt with `file` a sparse file of `bytes`.
+void checkpoint_with_sparse(const Workdir& work, const std::string& file, std::uintmax_t bytes) {
+  fs::remove_all(work.dir / "ckpt");
+  fs::copy(kGoodDir / "checkpoint", work.dir / "ckpt");
+  fs::resize_file(work.dir / "ckpt" / file, bytes);
+}
+
+constexpr std::uintmax_t kTwoGiB = std::uintmax_t{2} << 30;
+
+}  // namespace
+
+TEST_CASE("bad input: endless and huge inputs (/dev/zero, 2 GiB sparse files) stop at their limit, one error line") {
+  if (binary_missing()) return;
+  const Workdir work;
+  const std::string evaluate = "evaluate --checkpoint ckpt --data tiny.csv";
+  checkpoint_with_link(work, "config.json", "/dev/zero");
+  work.check_refused(evaluate, {"ckpt/config.json: over 64 MiB, more than a config.json can be (64 MiB; see Note "
+                                "[Input size limits] in models/limits.hpp)"});
+  checkpoint_with_sparse(work, "config.json", kTwoGiB);
+  work.check_refused(evaluate, {"ckpt/config.json: 2.0 GiB, more than a config.json can be (64 MiB"});
+  checkpoint_with_link(work, "vocab.txt", "/dev/zero");
+  work.check_refused(evaluate, {"ckpt/vocab.txt: over 512 MiB, more than a vocabulary can be (512 MiB"});
+  checkpoint_with_sparse(work, "vocab.txt", kTwoGiB);
+  work.check_refused(evaluate, {"ckpt/vocab.txt: 2.0 GiB, more than a vocabulary can be (512 MiB"});
+  checkpoint_with_sparse(work, "weights.npz", kTwoGiB);
+  work.check_refused(evaluate, {"ckpt/weights.npz: 2147483648 bytes, more than an archive of the expected arrays "
+                                "can be ("});
+  fs::remove_all(work.dir / "ckpt");
+
+  const std::string checkpoint = quoted(kGoodDir / "checkpoint");
+  work.check_refused("evaluate --checkpoint " + checkpoint + " --data /dev/zero",
+                     {"/dev/zero: over 512 MiB, more than a data file can be (512 MiB"});
+  tg::write_file(work.dir / "huge.csv", "");
+  fs::resize_file(work.dir / "huge.csv", kTwoGiB);
+  work.check_refused("evaluate --checkpoint " + checkpoint + " --data huge.csv",
+                     {"huge.csv: 2.0 GiB, more than a data file can be (512 MiB"});
+  fs::remove(work.dir / "huge.csv");
+  work.check_refused("predict --checkpoint " + checkpoint + " < /dev/zero",
+                     {"stdin line 1: longer than 16 MiB, more than a text can be"});
+}
+
+TEST_CASE("bad input: a 10-million-line vocab.txt is refused after reading vocab_size + 1 lines") {
+  if (binary_missing()) return;
+  const Workdir work;
+  fs::copy(kGoodDir / "checkpoint", work.dir / "ckpt");
+  {
+    std::string lines = tg::read_file(work.dir / "ckpt/vocab.txt");
+    lines.reserve(lines.size() + 10'000'000 * 9);
+    for (int i = 0; i < 10'000'000; ++i) lines += fmt::format("x{:07}\n", i);
+    tg::write_file(work.dir / "ckpt/vocab.txt", lines);
+  }
+  work.check_refused("evaluate --checkpoint ckpt --data tiny.csv",
+                     {"ckpt/vocab.txt has more than 22 tokens but ckpt/config.json says model.vocab_size is 22"});
+}
+
+TEST_CASE("bad input: out of memory under ulimit -v is one error line and exit 1, never an abort") {
+  if (binary_missing()) return;
+  const Workdir work;
+  // A 400 MiB data file (sparse zeros: within the 512 MiB limit) read under a 300 MiB
+  // address-space limit: the allocation fails, and mimalloc must throw, not abort
+  // (Note [Every failure is one line], tutorials/sentiment/main.cpp).
+  constexpr int kAddressSpaceKiB = 300'000;
+  tg::write_file(work.dir / "big.csv", "");
+  fs::resize_file(work.dir / "big.csv", std::uintmax_t{400} << 20);
+  const std::string checkpoint = quoted(kGoodDir / "checkpoint");
+  for (const std::string& command : {"evaluate --checkpoint " + checkpoint + " --data big.csv",
+                                     "report --checkpoint " + checkpoint + " --data big.csv --out r.html",
+                                     "train --train big.csv --valid tiny.csv --out model " + std::string(kTiny)}) {
+    CAPTURE(command);
+    // One OpenBLAS thread: its thread server, started when the library loads, sometimes
+    // spins forever when it cannot map its buffers under ulimit -v (old and new binaries alike).
+    const std::string shell = fmt::format("cd {} && ulimit -v {} && OPENBLAS_NUM_THREADS=1 {} {} > ../limited.out "
+                                          "2> ../limited.err",
+                                          quoted(work.dir), kAddressSpaceKiB, quoted(kBinary), command);
+    const int raw = std::system(shell.c_str());
+    const Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, tg::read_file(work.dir.parent_path() / "limited.out"),
+                   tg::read_file(work.dir.parent_path() / "limited.err")};
+    CHECK(r.status == 1);
+    CHECK_MESSAGE(r.err == "sentiment: error: out of memory (std::bad_alloc): the input or model needs more memory "
+                           "than this process may use\n", r.err);
+    CHECK(r.out.empty());
+  }
+  fs::remove(work.dir / "big.csv");
+  fs::remove(work.dir.parent_path() / "limited.out");
+  fs::remove(work.dir.parent_path() / "limited.err");
+}

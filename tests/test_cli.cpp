@@ -441,3 +441,95 @@ TEST_CASE("cli: a read-only destination is refused before training") {
                          "ro/r.html: cannot write in its directory");
   fs::permissions(cli.dir / "ro", fs::perms::owner_all);
 }
+
+TEST_CASE("cli: every numeric option refuses NaN, a sign, overflow and out-of-range values with a readable range") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const std::string train = "train --train train.csv --valid valid.csv --out m ";
+  // Note [Numeric options] (tutorials/sentiment/options.cpp): each is a usage error (exit 2)
+  // at parsing, before any setup is printed, and the message shows the range in few digits.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--lr nan", "--lr: nan is not a number ≥ 0"},
+      {"--lr inf", "--lr: inf is not a number ≥ 0"},
+      {"--lr -0.5", "--lr: -0.5 is not a number ≥ 0"},
+      {"--lr 1e400", "--lr: 1e400 is not a number ≥ 0"},
+      {"--clip nan", "--clip: nan is not a number ≥ 0"},
+      {"--weight-decay nan", "--weight-decay: nan is not a number ≥ 0"},
+      {"--embedding-dropout nan", "--embedding-dropout: nan is not a number from 0 to 0.95"},
+      {"--state-dropout 0.99", "--state-dropout: 0.99 is not a number from 0 to 0.95"},
+      {"--seed -1", "--seed: -1 is not a whole number ≥ 0"},
+      {"--seed 18446744073709551616", "--seed: 18446744073709551616 is not a whole number ≥ 0"},
+      {"--split-seed -1", "--split-seed: -1 is not a whole number ≥ 0"},
+      {"--epochs 0", "--epochs: 0 is not a whole number from 1 to 100000"},
+      {"--epochs 18446744073709551616", "--epochs: 18446744073709551616 is not a whole number from 1 to 100000"},
+      {"--epochs 4611686018427387904", "--epochs: 4611686018427387904 is not a whole number from 1 to 100000"},
+      {"--epochs 2.5", "--epochs: 2.5 is not a whole number from 1 to 100000"},
+      {"--batch-size -8", "--batch-size: -8 is not a whole number from 1 to 65536"},
+      {"--patience -1", "--patience: -1 is not a whole number from 0 to 100000"},
+      {"--min-count -2", "--min-count: -2 is not a whole number ≥ 0"},
+      {"--log-every -1", "--log-every: -1 is not a whole number ≥ 0"},
+      {"--threads 0", "--threads: 0 is not a whole number from 1 to 64"},
+  };
+  for (const auto& [option, message] : cases) {
+    CAPTURE(option);
+    const Result r = cli.run(train + option);
+    check_one_error_line(r, 2, message);
+    CHECK(r.out.empty());  // nothing printed: not even the setup
+    CHECK(r.err.find("0.000000") == std::string::npos);
+    CHECK(r.err.size() < 300);  // no 309-digit DBL_MAX
+  }
+  check_one_error_line(cli.run("compare --train train.csv --valid valid.csv --seeds 0"), 2,
+                       "--seeds: 0 is not a whole number from 1 to 1000000");
+  check_one_error_line(cli.run("report --checkpoint m --data valid.csv --examples -1"), 2,
+                       "--examples: -1 is not a whole number from 0 to 10000");
+  CHECK_FALSE(fs::exists(cli.dir / "m"));
+}
+
+TEST_CASE("cli: report on a history holding a loss of 1e20 finishes with a bounded chart") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  json config = json::parse(tg::read_file(cli.dir / "model/config.json"));
+  for (json& epoch : config["history"]["epochs"]) {  // 1e20 + 1e-3 == 1e20: the old tick loop never ended
+    epoch["train_loss"] = 1e20;
+    epoch["valid_loss"] = 1e20;
+  }
+  config["history"]["epochs"][0]["train_accuracy"] = 1.7e308;
+  tg::write_file(cli.dir / "model/config.json", config.dump(2));
+  const Result r = cli.run("report --checkpoint model --data test.csv --out r.html");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const std::string html = tg::read_file(cli.dir / "r.html");
+  CHECK(html.size() < 200'000);
+  CHECK(html.find("e+20") != std::string::npos);
+  CHECK(unbalanced_tag(html) == "");
+}
+
+TEST_CASE("cli: a data file name that is not UTF-8 trains, and config.json and --json hold it with U+FFFD") {
+  if (binary_missing()) return;
+  const Cli cli;
+  fs::copy_file(cli.dir / "train.csv", cli.dir / "train-\xff.csv");
+  const Result r = cli.run(fmt::format("train --train \"$(printf 'train-\\377.csv')\" --valid valid.csv --out model {}", kTiny));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const json config = json::parse(tg::read_file(cli.dir / "model/config.json"));
+  CHECK(config["extra"]["data"]["train"] == "train-\xef\xbf\xbd.csv");
+  const Result evaluated = cli.run("evaluate --json --checkpoint model --data \"$(printf 'train-\\377.csv')\"");
+  REQUIRE_MESSAGE(evaluated.status == 0, evaluated.err);
+  CHECK(json::parse(evaluated.out)["data"] == "train-\xef\xbf\xbd.csv");
+}
+
+TEST_CASE("cli: predict --json names a line of invalid UTF-8, replaces its bad bytes and goes on") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const Result r = cli.run("predict --json --checkpoint model", "great flight\nlost my bag \xff\xfe in \xc3(\nthanks\n");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.err == "sentiment: warning: stdin line 2: not valid UTF-8 (byte 13, 0xff); each invalid byte is U+FFFD in "
+                 "its \"text\"\n");
+  std::vector<json> answers;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) answers.push_back(json::parse(line));
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[1]["text"] == "lost my bag \xef\xbf\xbd\xef\xbf\xbd in \xef\xbf\xbd(");
+  CHECK(answers[1]["tokens"] == json{"lost", "my", "bag", "in"});
+  CHECK(answers[2]["text"] == "thanks");
+}

@@ -23,6 +23,8 @@
 #include "helpers.hpp"
 #include "nn/npz.hpp"
 
+#include <zip.h>
+
 namespace fs = std::filesystem;
 using tg::NpyArray;
 using tg::test::bytes_of;
@@ -360,4 +362,70 @@ np.savez_compressed(sys.argv[2], **a)
     CHECK(f.at("scalar").as<double>("t")() == 3.25);
     CHECK(f.at("empty").shape == tg::Shape{0, 3});
   }
+}
+
+namespace {
+
+// An .npz whose one member "w.npy" is a valid .npy header for (elements,) float32
+// followed by zeros, deflated: a 1,000,000-element member is 4 MB declared, 4 KB stored.
+Bytes deflated_npz(std::size_t elements) {
+  NpyArray a{tg::DType::f32, {elements}, Bytes(elements * 4)};
+  const Bytes npy = tg::serialize_npy(a);
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
+  REQUIRE(buffer);
+  zip_source_keep(buffer);
+  zip_t* archive = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
+  REQUIRE(archive);
+  zip_source_t* data = zip_source_buffer(archive, npy.data(), npy.size(), 0);
+  const zip_int64_t index = zip_file_add(archive, "w.npy", data, 0);
+  REQUIRE(index == 0);
+  REQUIRE(zip_set_file_compression(archive, 0, ZIP_CM_DEFLATE, 9) == 0);
+  REQUIRE(zip_close(archive) == 0);
+  REQUIRE(zip_source_open(buffer) == 0);
+  zip_source_seek(buffer, 0, SEEK_END);
+  Bytes out(std::size_t(zip_source_tell(buffer)));
+  zip_source_seek(buffer, 0, SEEK_SET);
+  REQUIRE(zip_source_read(buffer, out.data(), out.size()) == zip_int64_t(out.size()));
+  zip_source_close(buffer);
+  zip_source_free(buffer);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("npz: with limits, a member's declared size and name are checked before it is inflated") {
+  ScratchDir dir("npz");
+  const std::string path = dir / "bomb.npz";
+  const Bytes bomb = deflated_npz(1'000'000);  // 4,000,128 bytes declared
+  CHECK(bomb.size() < 20'000);
+  write_bytes(path, bomb);
+  const tg::NpzLimits small = tg::float_array_limits({{"w", {2, 3}}});
+  CHECK(small.max_member_bytes.at("w") == 8 + 4 + 65536 + 6 * 8);  // the widest header, 6 float64s
+  CHECK(error_of([&] { tg::read_npz(path, small); }) ==
+        path + ": member \"w.npy\": declares 4000128 bytes, more than its array can take (65596 bytes): a "
+               "damaged file");
+  CHECK(error_of([&] { tg::read_npz_bytes(bomb, "bytes.npz", small); }).starts_with("bytes.npz: member \"w.npy\": "
+                                                                                    "declares 4000128 bytes"));
+  // A key the reader does not expect is refused whatever its size, naming why.
+  tg::NpzLimits other = tg::float_array_limits({{"v", {1'000'000}}});
+  other.unexpected_note = "the model has no such parameter";
+  CHECK(error_of([&] { tg::read_npz(path, other); }) ==
+        path + ": unexpected key \"w\" (the model has no such parameter)");
+  // Within its limits the same archive reads, equal to the unchecked read.
+  const tg::NpzLimits fits = tg::float_array_limits({{"w", {1'000'000}}});
+  CHECK(tg::read_npz(path, fits) == tg::read_npz(path));
+}
+
+TEST_CASE("npz: with limits, a file larger than the expected arrays together is refused by its size alone") {
+  ScratchDir dir("npz");
+  const std::string path = dir / "big.npz";
+  tg::write_npz(path, {{"w", make<double>({1000}, std::vector<double>(1000, 1.0))}});  // stored: 8 KB
+  const tg::NpzLimits small = tg::float_array_limits({{"w", {2}}});
+  CHECK(tg::read_npz(path, small).at("w").shape == tg::Shape{1000});  // within 64 KiB of header room: read
+  fs::resize_file(path, std::uintmax_t{2} << 30);  // a 2 GiB sparse file: not read at all
+  CHECK(error_of([&] { tg::read_npz(path, small); }) ==
+        fmt::format("{}: 2147483648 bytes, more than an archive of the expected arrays can be ({} bytes)", path,
+                    65536 + 12 + 16 + 2 * 5 + 1024 + 65 + 22 + 56 + 20 + 65535));
 }

@@ -165,7 +165,7 @@ Subcommand add_compare_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("compare", "train every pooling with the same seeds and compare them "
                                                 "(the article's experiment)");
   add_data_options(*cmd, args->data);
-  cmd->add_option("--seeds", args->seeds, "train each pooling with seeds 1..N")->check(CLI::PositiveNumber)
+  cmd->add_option("--seeds", args->seeds, "train each pooling with seeds 1..N")->check(count_in(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated")->delimiter(',')
       ->check(pooling_validator())->capture_default_str();

@@ -2,6 +2,7 @@
 // precision/recall/F1, macro-F1 and the confusion matrix, as text or one JSON object.
 #include <fmt/format.h>
 
+#include "models/csv.hpp"
 #include "sentiment.hpp"
 
 namespace tg::cli {
@@ -21,8 +22,8 @@ int run_evaluate(const EvaluateArgs& args, int threads) {
                                                 256, pool.get());
   if (args.json) {
     nlohmann::json out = metrics_json(result.metrics);
-    out["checkpoint"] = args.checkpoint;
-    out["data"] = args.data;
+    out["checkpoint"] = replace_invalid_utf8(args.checkpoint);  // JSON holds only UTF-8; Linux names may not be
+    out["data"] = replace_invalid_utf8(args.data);
     out["labels"] = loaded.info.labels;
     out["loss"] = result.loss;
     fmt::print("{}\n", out.dump());

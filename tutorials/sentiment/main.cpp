@@ -8,6 +8,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -49,9 +53,10 @@ void install_test_save_hook() {
   tg::set_save_step_hook(report_save_step);
 }
 
-}  // namespace
+constexpr const char* kOutOfMemory =
+    "out of memory (std::bad_alloc): the input or model needs more memory than this process may use";
 
-int main(int argc, char** argv) {
+int main_with_handlers(int argc, char** argv) {
   using namespace tg::cli;
   CLI::App app{"Sentiment of airline tweets with an LSTM and attention, on tapegrad.\n"
                "With no arguments: the demo (built-in data, the pooling comparison, a report).",
@@ -66,7 +71,7 @@ int main(int argc, char** argv) {
   for (const Subcommand& command : commands)
     command.cli->add_option("--threads", threads,
                             "cores to use: BLAS threads when training, threads sharing each batch when evaluating")
-        ->check(CLI::Range(1, 64))->capture_default_str();
+        ->check(count_in(1, 64))->capture_default_str();
 
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
@@ -85,7 +90,59 @@ int main(int argc, char** argv) {
     return fail(kExitUsage, "no subcommand given (see sentiment --help)");
   } catch (const UsageError& e) {
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
+  } catch (const std::bad_alloc&) {
+    return fail(kExitFailure, kOutOfMemory);
   } catch (const std::exception& e) {  // tg::Error and anything from the standard library
     return fail(kExitFailure, e.what());
+  } catch (...) {  // Note [Every failure is one line]: nothing reaches std::terminate
+    return fail(kExitFailure, "an unexpected exception (not a std::exception) ended the program");
+  }
+}
+
+}  // namespace
+
+// Note [Every failure is one line]
+// Running out of memory must end like any other error: one line and exit status 1.
+// mimalloc (linked into this program by CMakeLists.txt's tg_use_fast_allocator) replaces
+// operator new with one that aborts when an allocation fails: Debian's shared library
+// does not see std::set_new_handler (its weak get_new_handler binds to its own stub), so
+// a new-handler cannot help. The program therefore defines the throwing operator new
+// itself (a program's own definition replaces every library's): malloc, which mimalloc
+// serves, then the new-handler if one is set, else std::bad_alloc, as the standard's
+// does. Deletes stay the library's: they free() what malloc gave. main catches
+// bad_alloc, and anything else thrown (even a non-std::exception), below. The readers
+// stop at their size limits first (Note [Input size limits]); this is what is left:
+// `ulimit -v`, a machine already short of memory (tests/test_bad_input.cpp). Not under
+// AddressSanitizer, whose own operator new throws and checks new/delete pairs (ours
+// would look like malloc freed by delete).
+#ifndef __SANITIZE_ADDRESS__
+namespace {
+void* allocate_or_throw(std::size_t size, std::size_t alignment) {
+  size = std::max<std::size_t>(size, 1);
+  while (true) {
+    void* p = alignment <= alignof(std::max_align_t)
+                  ? std::malloc(size)
+                  : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+    if (p) return p;
+    const std::new_handler handler = std::get_new_handler();
+    if (!handler) throw std::bad_alloc();
+    handler();
+  }
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate_or_throw(size, 0); }
+void* operator new[](std::size_t size) { return allocate_or_throw(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a) { return allocate_or_throw(size, std::size_t(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) { return allocate_or_throw(size, std::size_t(a)); }
+#endif
+
+int main(int argc, char** argv) {
+  try {
+    return main_with_handlers(argc, argv);
+  } catch (const std::bad_alloc&) {  // while building or parsing the command line
+    return fail(tg::cli::kExitFailure, kOutOfMemory);
+  } catch (...) {
+    return fail(tg::cli::kExitFailure, "an unexpected exception ended the program");
   }
 }

@@ -1,8 +1,13 @@
 // The options train, compare and demo share: where the data comes from (--train/--valid
 // [--test] or one --split file) and every recipe setting as an override of
 // --recipe's value. Turning parsed options into data splits and a Recipe.
+#include <charconv>
+#include <cmath>
+#include <limits>
+
 #include <fmt/format.h>
 
+#include "models/csv.hpp"
 #include "models/limits.hpp"
 #include "sentiment.hpp"
 
@@ -25,7 +30,8 @@ void add_data_options(CLI::App& cmd, DataArgs& args) {
       ->type_name("FILE")->excludes(split);
   cmd.add_option("--valid", args.valid, "validation CSV: picks the best epoch")->type_name("FILE")->excludes(split);
   cmd.add_option("--test", args.test, "test CSV, scored once after training")->type_name("FILE")->excludes(split);
-  cmd.add_option("--split-seed", args.split_seed, "the seed of the --split shuffle")->capture_default_str();
+  cmd.add_option("--split-seed", args.split_seed, "the seed of the --split shuffle")->check(any_count())
+      ->capture_default_str();
   add_column_options(cmd, args.columns);
 }
 
@@ -39,6 +45,15 @@ std::vector<LabelledText> load_rows(const std::string& path, const Columns& colu
   return load_labelled_csv(path, columns.text, columns.label);
 }
 
+namespace {
+
+// A file name for config.json: a name that is not UTF-8 (Linux allows any bytes) would
+// make the checkpoint's JSON unwritable after an epoch of training; its invalid bytes
+// become U+FFFD instead (the name is only a record of where the data came from).
+std::string json_text(const std::string& name) { return replace_invalid_utf8(name); }
+
+}  // namespace
+
 DataSplits load_splits(const DataArgs& args) {
   DataSplits out;
   const auto load = [&](const std::string& path) { return load_rows(path, args.columns); };
@@ -47,7 +62,7 @@ DataSplits load_splits(const DataArgs& args) {
     out.train = std::move(parts.train);
     out.valid = std::move(parts.valid);
     out.test = std::move(parts.test);
-    out.files = {{"split", args.split}, {"split_seed", args.split_seed}, {"fractions", "80/10/10"}};
+    out.files = {{"split", json_text(args.split)}, {"split_seed", args.split_seed}, {"fractions", "80/10/10"}};
     out.description = fmt::format("{} train, {} valid and {} test tweets: a stratified 80/10/10 split of {} (seed {})",
                                   out.train.size(), out.valid.size(), out.test.size(), args.split, args.split_seed);
     return out;
@@ -56,15 +71,52 @@ DataSplits load_splits(const DataArgs& args) {
     throw UsageError("give both --train FILE and --valid FILE, or --split FILE");
   out.train = load(args.train);
   out.valid = load(args.valid);
-  out.files = {{"train", args.train}, {"valid", args.valid}};
+  out.files = {{"train", json_text(args.train)}, {"valid", json_text(args.valid)}};
   out.description = fmt::format("{} train tweets ({}), {} valid ({})", out.train.size(), args.train,
                                 out.valid.size(), args.valid);
   if (!args.test.empty()) {
     out.test = load(args.test);
-    out.files["test"] = args.test;
+    out.files["test"] = json_text(args.test);
     out.description += fmt::format(", {} test ({})", out.test.size(), args.test);
   }
   return out;
+}
+
+// Note [Numeric options]
+// CLI11's own checks let through what its conversion mangles: "-1" for an unsigned
+// option wraps to 2^64 − 1, "18446744073709551616" is clamped to 2^64 − 1, "nan" passes
+// NonNegativeNumber, and CLI::Range prints DBL_MAX as 309 digits and integer bounds as
+// "0.000000". These two validators read the text themselves (std::from_chars: no sign
+// accepted where none is meant, overflow detected), so every numeric option is checked
+// once, at parsing (exit 2, before any setup is printed), with a readable range.
+CLI::Validator count_in(std::uint64_t low, std::uint64_t high) {
+  const std::string range = high == std::numeric_limits<std::uint64_t>::max()
+                                ? fmt::format("a whole number ≥ {}", low)
+                                : fmt::format("a whole number from {} to {}", low, high);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size() || value < low || value > high)
+          return fmt::format("{} is not {}", text, range);
+        return {};
+      },
+      range);
+}
+
+CLI::Validator number_in(double low, double high) {
+  const std::string range = std::isinf(high) ? fmt::format("a number ≥ {:g}", low)
+                                             : fmt::format("a number from {:g} to {:g}", low, high);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < low ||
+            value > high)
+          return fmt::format("{} is not {}", text, range);
+        return {};
+      },
+      range);
 }
 
 CLI::Validator pooling_validator() { return CLI::IsMember({"last", "attention", "mean"}); }
@@ -74,28 +126,29 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
                  "canonical: the reference settings (Adam 2e-3, batch 64, 8 epochs, clip 5, E=100, H=128); "
                  "default: the project's tuned ones; the options below override either")
       ->check(CLI::IsMember({"canonical", "default"}))->capture_default_str();
-  cmd.add_option("--epochs", args.epochs, "passes over the training split")->check(CLI::PositiveNumber);
-  cmd.add_option("--lr", args.lr, "Adam's learning rate")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--epochs", args.epochs, "passes over the training split")->check(count_in(1, kMaxEpochs));
+  cmd.add_option("--lr", args.lr, "Adam's learning rate")->check(number_in(0, INFINITY));
   // Note [Resource limits] (models/limits.hpp): every size is bounded here, at parsing.
-  const auto up_to = [](std::size_t limit) { return CLI::Range(std::size_t{1}, limit); };
+  const auto up_to = [](std::size_t limit) { return count_in(1, limit); };
   cmd.add_option("--batch-size", args.batch_size, "tweets per optimiser step")->check(up_to(kMaxBatchSize));
-  cmd.add_option("--clip", args.clip, "max gradient L2 norm (0: no clipping)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--clip", args.clip, "max gradient L2 norm (0: no clipping)")->check(number_in(0, INFINITY));
   cmd.add_option("--schedule", args.schedule, "learning-rate schedule: constant or cosine")
       ->check(CLI::IsMember({"constant", "cosine"}));
-  cmd.add_option("--weight-decay", args.weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--weight-decay", args.weight_decay, "L2 weight decay")->check(number_in(0, INFINITY));
   cmd.add_flag("--decoupled-decay", args.decoupled_decay, "AdamW-style decoupled weight decay");
-  cmd.add_option("--patience", args.patience, "stop after this many epochs without a better validation score");
+  cmd.add_option("--patience", args.patience, "stop after this many epochs without a better validation score")
+      ->check(count_in(0, kMaxEpochs));
   cmd.add_option("--pad-to", args.pad_to, "pad every batch to this length (0: to its longest tweet)")
-      ->check(CLI::Range(std::size_t{0}, kMaxSequenceLength));
+      ->check(count_in(0, kMaxSequenceLength));
   cmd.add_option("--hidden", args.hidden, "LSTM hidden size H")->check(up_to(kMaxWidth));
   cmd.add_option("--embedding", args.embedding, "embedding size E")->check(up_to(kMaxWidth));
   cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional LSTM (pooled vector 2H)");
   cmd.add_option("--embedding-dropout", args.embedding_dropout, "dropout on the embedded tokens")
-      ->check(CLI::Range(0.0, 0.95));
+      ->check(number_in(0, 0.95));
   cmd.add_option("--state-dropout", args.state_dropout, "dropout on the pooled vector, before the classifier")
-      ->check(CLI::Range(0.0, 0.95));
+      ->check(number_in(0, 0.95));
   cmd.add_option("--min-count", args.min_count, "a training token seen fewer times is <unk>")
-      ->capture_default_str();
+      ->check(any_count())->capture_default_str();
   cmd.add_option("--max-tokens", args.max_tokens, "tokens kept per tweet")->check(up_to(kMaxSequenceLength))
       ->capture_default_str();
   cmd.add_flag("--check-finite", args.check_finite,

@@ -6,10 +6,28 @@
 
 #include <fmt/format.h>
 
+#include "models/csv.hpp"
+#include "models/limits.hpp"
 #include "sentiment.hpp"
 
 namespace tg::cli {
 namespace {
+
+// One line of `in` into `line` (without its '\n'); false at the end. A line longer than
+// kMaxTextBytes (Note [Input size limits]) is refused naming it: /dev/zero or a binary
+// file on stdin costs 16 MiB, not all the memory there is.
+bool read_text_line(std::istream& in, std::string& line, std::size_t number) {
+  line.clear();
+  std::streambuf& buffer = *in.rdbuf();
+  for (int c = buffer.sbumpc(); c != std::char_traits<char>::eof(); c = buffer.sbumpc()) {
+    if (c == '\n') return true;
+    if (line.size() == kMaxTextBytes)
+      throw Error(fmt::format("stdin line {}: longer than {}, more than a text can be (see Note [Input size "
+                              "limits] in models/limits.hpp)", number, format_bytes(kMaxTextBytes)));
+    line += static_cast<char>(c);
+  }
+  return !line.empty();
+}
 
 struct PredictArgs {
   std::string checkpoint;
@@ -24,9 +42,18 @@ nlohmann::json prediction_json(const std::string& text, const Prediction& p, con
           {"probabilities", probabilities}, {"label", labels.at(std::size_t(p.label))}};
 }
 
-void predict_one(LoadedSentimentModel& loaded, const std::string& text, const PredictArgs& args, bool colour) {
+// `where`: "stdin line 7" or "argument 2", for the warning about a text that is not UTF-8.
+void predict_one(LoadedSentimentModel& loaded, const std::string& text, const PredictArgs& args, bool colour,
+                 const std::string& where) {
   const Prediction p = predict_texts(*loaded.model, loaded.vocab, {text}, loaded.info.max_tokens).front();
-  if (args.json) fmt::print("{}\n", prediction_json(text, p, loaded.info.labels).dump());
+  // JSON holds only UTF-8: a text that is not gets U+FFFD for each bad byte, a warning
+  // naming it, and the stream goes on (the tokens, ASCII only, are unaffected).
+  if (const std::size_t bad = invalid_utf8_at(text); args.json && bad != std::string::npos) {
+    fmt::print(stderr, "sentiment: warning: {}: not valid UTF-8 (byte {}, 0x{:02x}); each invalid byte is "
+               "U+FFFD in its \"text\"\n", where, bad + 1, static_cast<unsigned char>(text[bad]));
+    std::fflush(stderr);
+    fmt::print("{}\n", prediction_json(replace_invalid_utf8(text), p, loaded.info.labels).dump());
+  } else if (args.json) fmt::print("{}\n", prediction_json(text, p, loaded.info.labels).dump());
   else fmt::print("{}\n{}\n", text, format_prediction(p, loaded.info.labels, colour));
   std::fflush(stdout);  // one answer per line read, for a program on the other end of a pipe
 }
@@ -35,13 +62,15 @@ int run_predict(const PredictArgs& args) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
   const bool colour = !args.json && colour_enabled(args.no_color);
   if (!args.texts.empty()) {
-    for (const std::string& text : args.texts) predict_one(loaded, text, args, colour);
+    for (std::size_t i = 0; i < args.texts.size(); ++i)
+      predict_one(loaded, args.texts[i], args, colour, fmt::format("argument {}", i + 1));
     return 0;
   }
   std::string line;
-  while (std::getline(std::cin, line)) {
+  for (std::size_t number = 1; read_text_line(std::cin, line, number); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") != std::string::npos) predict_one(loaded, line, args, colour);
+    if (line.find_first_not_of(" \t") != std::string::npos)
+      predict_one(loaded, line, args, colour, fmt::format("stdin line {}", number));
   }
   return 0;
 }

@@ -79,7 +79,8 @@ Subcommand add_report_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "a labelled Kaggle-layout CSV to evaluate on and take tweets from")
       ->type_name("FILE")->required();
   cmd->add_option("--out", args->out, "the HTML file to write")->type_name("FILE")->capture_default_str();
-  cmd->add_option("--examples", args->examples, "tweets shown of each kind (right, wrong)")->capture_default_str();
+  cmd->add_option("--examples", args->examples, "tweets shown of each kind (right, wrong)")
+      ->check(count_in(0, 10000))->capture_default_str();
   add_column_options(*cmd, args->columns);
   return {cmd, [args](int threads) {
             args->threads = threads;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "models/chart_axis.hpp"
 #include "report.hpp"
 
 namespace tg::cli {
@@ -15,39 +16,31 @@ constexpr double kLeft = 56, kRight = kWidth - 16, kTop = 56, kBottom = kHeight 
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
 struct Scale {
-  double lo, hi, step;
+  ChartAxis axis;  // the value axis: limits, ticks and labels (models/chart_axis.hpp)
   std::size_t epochs;
   double x(std::size_t epoch) const {  // epoch is 1-based
     return epochs <= 1 ? (kLeft + kRight) / 2 : kLeft + (kRight - kLeft) * double(epoch - 1) / double(epochs - 1);
   }
-  double y(double v) const { return kBottom - (kBottom - kTop) * (v - lo) / (hi - lo); }
+  double y(double v) const { return kBottom - (kBottom - kTop) * axis.fraction(v); }
 };
 
-// Axis limits on multiples of a round step (1, 2 or 5 × 10^k) that gives 3-6 ticks.
 Scale make_scale(const std::vector<ChartSeries>& series) {
-  double lo = INFINITY, hi = -INFINITY;
+  std::vector<double> values;
   std::size_t epochs = 0;
   for (const ChartSeries& s : series) {
     epochs = std::max(epochs, s.values.size());
-    for (double v : s.values)
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    values.insert(values.end(), s.values.begin(), s.values.end());
   }
-  if (!(lo <= hi)) lo = 0, hi = 1;
-  const double raw = std::max((hi - lo) / 4, 1e-3);
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = magnitude * (raw <= magnitude ? 1 : raw <= 2 * magnitude ? 2 : raw <= 5 * magnitude ? 5 : 10);
-  const double top = std::ceil(hi / step) * step;
-  return {std::floor(lo / step) * step, top > hi ? top : top + step, step, epochs};
+  return {chart_axis(values), epochs};
 }
 
 std::string axes(const Scale& s) {
   std::string out = fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fafafa" stroke="#999"/>)", kLeft,
                                 kTop, kRight - kLeft, kBottom - kTop);
-  const int decimals = std::max(0, int(-std::floor(std::log10(s.step) + 1e-9)));
-  for (double v = s.lo; v <= s.hi + s.step / 2; v += s.step)
+  for (std::size_t i = 0; i < s.axis.ticks.size(); ++i)  // at most kMaxChartTicks: Note [Bounded chart ticks]
     out += fmt::format(R"(<line x1="{0}" y1="{1:.1f}" x2="{2}" y2="{1:.1f}" stroke="#e3e3e3"/>)"
-                       R"(<text x="{3}" y="{4:.1f}" text-anchor="end" class="tick">{5:.{6}f}</text>)",
-                       kLeft, s.y(v), kRight, kLeft - 6, s.y(v) + 4, v, decimals);
+                       R"(<text x="{3}" y="{4:.1f}" text-anchor="end" class="tick">{5}</text>)",
+                       kLeft, s.y(s.axis.ticks[i]), kRight, kLeft - 6, s.y(s.axis.ticks[i]) + 4, s.axis.labels[i]);
   const std::size_t every = std::max<std::size_t>(1, (s.epochs + 9) / 10);
   for (std::size_t e = 1; e <= s.epochs; e += every)
     out += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle" class="tick">{}</text>)", s.x(e), kBottom + 16,

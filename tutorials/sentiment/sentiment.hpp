@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,11 @@ struct RecipeArgs {
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args);
 Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed);
 CLI::Validator pooling_validator();
+// Every numeric option's check (Note [Numeric options], options.cpp): digits only, no
+// sign, no overflow, within [low, high]; a finite number (no nan, no inf) within [low, high].
+CLI::Validator count_in(std::uint64_t low, std::uint64_t high);
+CLI::Validator number_in(double low, double high);
+inline CLI::Validator any_count() { return count_in(0, std::numeric_limits<std::uint64_t>::max()); }
 
 // ---- training (training.cpp) -------------------------------------------------------
 

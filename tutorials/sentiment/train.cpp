@@ -89,12 +89,13 @@ Subcommand add_train_command(CLI::App& app) {
   add_data_options(*cmd, args->data);
   cmd->add_option("--pooling", args->pooling, "how the LSTM states become one vector: last, attention or mean")
       ->check(pooling_validator())->capture_default_str();
-  cmd->add_option("--seed", args->seed, "initial weights, dropout and batch order")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "initial weights, dropout and batch order")->check(any_count())
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "the checkpoint directory, rewritten at each new best epoch (replaced only if it is a checkpoint)")
       ->type_name("DIR")->required();
   cmd->add_option("--log-every", args->log_every,
                   "when stdout is not a terminal, also print a progress line every N batches (0: per epoch only)")
-      ->capture_default_str();
+      ->check(any_count())->capture_default_str();
   add_recipe_options(*cmd, args->recipe);
   return {cmd, [args](int) { return run_train(*args); }};
 }

@@ -76,6 +76,31 @@ def garbage(n, seed):
     return bytes(rng.randrange(256) for _ in range(n))
 
 
+def zip_bomb(case):
+    """weights.npz whose embedding.weight member declares 16 MiB of zeros, deflated to
+    16 KB: refused from the zip's directory, before inflating (Note [Bounded .npz reading])."""
+    members = read_npz(case / "weights.npz")
+    elements = 4 << 20
+    members["embedding.weight"] = make_npy("<f4", (elements,), bytes(4 * elements))
+    with zipfile.ZipFile(case / "weights.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for key, data in members.items():
+            z.writestr(key + ".npy", data)
+
+
+def extra_vocab_lines(case, n=1000):
+    with open(case / "vocab.txt", "a") as f:
+        for i in range(n):
+            f.write("extra%d\n" % i)
+
+
+def replace_in_config(old, new):
+    def edit(case):
+        text = (case / "config.json").read_text()
+        assert old in text, old
+        (case / "config.json").write_text(text.replace(old, new, 1))
+    return edit
+
+
 def edit_config(case, edit):
     config = json.loads((case / "config.json").read_text())
     edit(config)
@@ -200,6 +225,11 @@ CASES_MADE = {
                                                                       set_field("model", "embedding_dim", 4096)(j))),
     "config-huge-max-tokens": lambda c: edit_config(c, set_field("tokenizer", "max_tokens", 10**9)),
     "config-huge-batch-size": lambda c: edit_config(c, set_field("train", "batch_size", 10**12)),
+    # input size limits (Note [Input size limits]) and numbers a double cannot hold
+    "weights-zip-bomb": zip_bomb,
+    "vocab-too-many-lines": extra_vocab_lines,
+    "config-number-overflow": replace_in_config('"lr": ', '"lr": 1e400, "was": '),
+    "config-huge-epochs": lambda c: edit_config(c, set_field("train", "epochs", 4611686018427387904)),
 }
 
 
