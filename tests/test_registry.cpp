@@ -64,7 +64,7 @@ tg::EncoderEntry tanh_encoder() {
           .parameter_count =
               [](const tg::ClassifierConfig& c) { return std::uint64_t{c.hidden_size} * (c.embedding_dim + 1); },
           .activation_floats = [](const tg::ClassifierConfig& c, std::size_t steps,
-                                  bool) { return std::uint64_t{steps} * 8 * c.hidden_size; }};
+                                  bool) { return std::uint64_t{steps} * 48 * c.hidden_size; }};
 }
 
 tg::PoolingEntry first_pooling() {
