@@ -24,10 +24,6 @@ const ClassifierConfig& checked(const ClassifierConfig& c) {
   return c;
 }
 
-std::string module_name(const std::string& name, const std::string& fallback) {
-  return name.empty() ? fallback : name;
-}
-
 }  // namespace
 
 // The layers draw their initial weights from init_rng_ in the order they are built:
@@ -43,11 +39,10 @@ SentimentClassifier<T>::SentimentClassifier(const ClassifierConfig& config)
                                                                   encoder->reversed_half(), init_rng_)),
       state_dropout(config.state_dropout, config.seed * 2 + 2),
       classifier(encoder->output_size(), config.classes, init_rng_) {
-  const EncoderEntry& encoder_info = encoder_entry(config.encoder);
   this->register_module("embedding", embedding);
   this->register_module("embedding_dropout", embedding_dropout);
-  this->register_module(module_name(encoder_info.module_name, encoder_info.name), *encoder);
-  this->register_module(module_name(pooling_entry(config.pooling).module_name, "pooling"), *pooling);
+  this->register_module(encoder_entry(config.encoder).module_name, *encoder);
+  this->register_module(pooling_entry(config.pooling).module_name, *pooling);
   this->register_module("state_dropout", state_dropout);
   this->register_module("classifier", classifier);
 }

@@ -55,7 +55,8 @@ struct EncoderEntry {
   std::string name;         // --encoder NAME, config.json's "model.encoder"
   std::string description;  // one line, for --help and the model description
   // The module's name in the classifier, which prefixes its parameters as PyTorch's
-  // state_dict does ("lstm" → lstm.weight_ih_l0). Empty: the entry's name.
+  // state_dict does ("lstm" → lstm.weight_ih_l0). Empty: no prefix, its children's names
+  // sit at the model's top level (a Transformer's "position.weight" beside "transformer.…").
   std::string module_name;
   std::vector<EncoderSetting> settings;
   // Builds the encoder over E = config.embedding_dim inputs, drawing its initial weights
@@ -75,7 +76,7 @@ struct EncoderEntry {
 struct PoolingEntry {
   std::string name;         // --pooling NAME, config.json's "model.pooling"
   std::string description;  // one line
-  std::string module_name;  // as EncoderEntry's; empty: "pooling"
+  std::string module_name;  // as EncoderEntry's ("attention", or "pooling" for one without parameters)
   // Builds the pooling over the encoder's states: D = dim, and whether their second half
   // runs backwards in time (Encoder::reversed_half).
   Factory<Pooling, const ClassifierConfig&, std::size_t, bool, std::mt19937_64&> make;

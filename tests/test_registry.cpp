@@ -54,6 +54,7 @@ class FirstStatePooling : public tg::Pooling<T> {
 tg::EncoderEntry tanh_encoder() {
   return {.name = "test-tanh",
           .description = "tanh(W x_t + b) at each position (tests/test_registry.cpp)",
+          .module_name = "tanh",
           .make = {[](const tg::ClassifierConfig& c, std::mt19937_64& rng) -> std::unique_ptr<tg::Encoder<float>> {
                      return std::make_unique<TanhEncoder<float>>(c.embedding_dim, c.hidden_size, rng);
                    },

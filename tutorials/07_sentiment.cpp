@@ -20,6 +20,7 @@
 #include "models/batch.hpp"
 #include "models/classifier.hpp"
 #include "models/dataset.hpp"
+#include "nn/lstm.hpp"
 #include "models/synthetic_tweets.hpp"
 #include "models/text.hpp"
 #include "nn/optim.hpp"
