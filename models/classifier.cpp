@@ -5,63 +5,44 @@
 
 #include "autograd/tape.hpp"
 #include "models/limits.hpp"
+#include "models/registry.hpp"
 
 namespace tg {
-
-std::string_view pooling_name(PoolingKind kind) {
-  switch (kind) {
-    case PoolingKind::last: return "last";
-    case PoolingKind::attention: return "attention";
-    case PoolingKind::mean: return "mean";
-  }
-  return "?";
-}
-
-PoolingKind parse_pooling(std::string_view name) {
-  for (PoolingKind k : {PoolingKind::last, PoolingKind::attention, PoolingKind::mean})
-    if (pooling_name(k) == name) return k;
-  throw Error(fmt::format("unknown pooling \"{}\" (expected last, attention or mean)", name));
-}
-
 namespace {
-template <class T>
-std::unique_ptr<Pooling<T>> make_pooling(const ClassifierConfig& c, std::size_t dim, std::mt19937_64& rng) {
-  switch (c.pooling) {
-    case PoolingKind::attention: return std::make_unique<AttentionPooling<T>>(dim, rng);
-    case PoolingKind::last: return std::make_unique<LastStatePooling<T>>(c.bidirectional);
-    case PoolingKind::mean: return std::make_unique<MeanPooling<T>>();
-  }
-  throw Error("unknown pooling");
-}
 
 const ClassifierConfig& checked(const ClassifierConfig& c) {
   if (c.vocab_size < 2 || c.embedding_dim == 0 || c.hidden_size == 0 || c.classes < 2)
     throw Error(fmt::format("classifier: vocabulary {}, embedding {}, hidden {}, classes {} is not a model",
                             c.vocab_size, c.embedding_dim, c.hidden_size, c.classes));
   try {
+    check_encoder_settings(encoder_entry(c.encoder), c);
+    pooling_entry(c.pooling);
     check_classifier_size(c);  // before a single weight is allocated
   } catch (const Error& e) {
     throw Error(fmt::format("classifier: {}", e.what()));
   }
   return c;
 }
+
 }  // namespace
 
+// The layers draw their initial weights from init_rng_ in the order they are built:
+// embedding, encoder, pooling, classifier.
 template <class T>
 SentimentClassifier<T>::SentimentClassifier(const ClassifierConfig& config)
     : config_(checked(config)),
       init_rng_(config.seed),
       embedding(config.vocab_size, config.embedding_dim, init_rng_),
       embedding_dropout(config.embedding_dropout, config.seed * 2 + 1),
-      lstm(config.embedding_dim, config.hidden_size, init_rng_, config.bidirectional),
-      pooling(make_pooling<T>(config, lstm.output_size(), init_rng_)),
+      encoder(encoder_entry(config.encoder).make.template make<T>(config, init_rng_)),
+      pooling(pooling_entry(config.pooling).make.template make<T>(config, encoder->output_size(),
+                                                                  encoder->reversed_half(), init_rng_)),
       state_dropout(config.state_dropout, config.seed * 2 + 2),
-      classifier(lstm.output_size(), config.classes, init_rng_) {
+      classifier(encoder->output_size(), config.classes, init_rng_) {
   this->register_module("embedding", embedding);
   this->register_module("embedding_dropout", embedding_dropout);
-  this->register_module("lstm", lstm);
-  // Only attention pooling has parameters; PyTorch's model calls that module "attention".
-  this->register_module(config.pooling == PoolingKind::attention ? "attention" : "pooling", *pooling);
+  this->register_module(encoder_entry(config.encoder).module_name, *encoder);
+  this->register_module(pooling_entry(config.pooling).module_name, *pooling);
   this->register_module("state_dropout", state_dropout);
   this->register_module("classifier", classifier);
 }
@@ -77,8 +58,8 @@ ClassifierOutput<T> SentimentClassifier<T>::forward(const Ids& ids, const Mask& 
     throw Error(fmt::format("classifier: {}", e.what()));
   }
   Tensor<T> x = embedding_dropout.forward(embedding.forward(ids));  // (B,T,E)
-  LSTMOutput<T> states = lstm.forward(x, mask);                      // (B,T,D)
-  Pooled<T> pooled = pooling->forward(states.states, mask);          // s (B,D), α (B,T)
+  Tensor<T> states = encoder->encode(x, mask);                      // (B,T,D)
+  Pooled<T> pooled = pooling->forward(states, mask);                // s (B,D), α (B,T)
   Tensor<T> logits = classifier.forward(state_dropout.forward(pooled.pooled));
   return {logits, pooled.alpha};
 }

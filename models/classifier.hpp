@@ -1,35 +1,20 @@
-// The flagship model: Embedding(V, E) → LSTM(H) → pooling (last | attention | mean)
-// → Linear(D, C) over {negative, neutral, positive}, assembled from nn/ layers.
+// The flagship model: Embedding(V, E) → encoder → pooling → Linear(D, C) over
+// {negative, neutral, positive}, the encoder (lstm, gru, …) and the pooling (last,
+// attention, mean, …) chosen by name from the registries (models/registry.hpp).
 // Its parameter names are the PyTorch state_dict names of the same model.
-// Legend: B batch, T time, V vocabulary, E embedding, H hidden, D = H or 2H, C classes.
+// Legend: B batch, T time, V vocabulary, E embedding, D the encoder's output size, C classes.
 #pragma once
 #include <memory>
 #include <random>
-#include <string_view>
 
+#include "models/classifier_config.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
+#include "nn/encoder.hpp"
 #include "nn/linear.hpp"
-#include "nn/lstm.hpp"
 #include "nn/pooling.hpp"
 
 namespace tg {
-
-enum class PoolingKind { last, attention, mean };
-std::string_view pooling_name(PoolingKind kind);
-PoolingKind parse_pooling(std::string_view name);  // "last" | "attention" | "mean", else throws
-
-struct ClassifierConfig {
-  std::size_t vocab_size = 0;
-  std::size_t embedding_dim = 100;
-  std::size_t hidden_size = 128;
-  std::size_t classes = 3;
-  PoolingKind pooling = PoolingKind::attention;
-  bool bidirectional = false;
-  double embedding_dropout = 0;  // on the embedded tokens (B,T,E)
-  double state_dropout = 0;      // on the pooled vector s (B,D), before the classifier
-  std::uint64_t seed = 1;        // initial weights and dropout masks
-};
 
 template <class T>
 struct ClassifierOutput {
@@ -40,6 +25,8 @@ struct ClassifierOutput {
 template <class T>
 class SentimentClassifier : public Module<T> {
  public:
+  // Throws one line when the encoder or pooling is not registered (listing the known ones)
+  // or a size is over Note [Resource limits], before a weight is allocated.
   explicit SentimentClassifier(const ClassifierConfig& config);
   // ids (B,T) right-padded with 0; mask (B,T) true at real positions.
   ClassifierOutput<T> forward(const Ids& ids, const Mask& mask);
@@ -52,8 +39,8 @@ class SentimentClassifier : public Module<T> {
  public:
   Embedding<T> embedding;
   Dropout<T> embedding_dropout;
-  LSTM<T> lstm;
-  std::unique_ptr<Pooling<T>> pooling;
+  std::unique_ptr<Encoder<T>> encoder;  // registered as its entry's module name ("lstm", …)
+  std::unique_ptr<Pooling<T>> pooling;  // registered as "attention" or "pooling"
   Dropout<T> state_dropout;
   Linear<T> classifier;
 };

@@ -6,23 +6,16 @@
 #include <fmt/format.h>
 
 #include "autograd/error.hpp"
-#include "models/classifier.hpp"
+#include "models/classifier_config.hpp"
+#include "models/registry.hpp"
 
 namespace tg {
 namespace {
 
-// Floats per token that one forward pass holds, per unit of E and of H·directions:
-// recording, every op's value stays on the tape and gets a gradient of the same size
-// (the LSTM alone makes ~30 (B,H)-sized values per step and direction); not recording,
-// only the embedded tokens, the input projection (4H) and the states are alive at once.
-// Measured: peak resident memory of `sentiment train` and `evaluate` minus that of a
-// tiny model, on tweets of T tokens or more, for B·T from 64×48 to 512×100, E 16–300,
-// H 32–512, one and two directions, every pooling: training held 50–75 floats per unit
-// of H·directions per token, evaluation about 12. The constants are those, rounded up.
-constexpr std::uint64_t kRecordingPerE = 8, kRecordingPerH = 96;
-constexpr std::uint64_t kLivePerE = 4, kLivePerH = 16;
-
-std::uint64_t directions(const ClassifierConfig& c) { return c.bidirectional ? 2 : 1; }
+// Floats per token and unit of E that one forward pass holds for the embedded tokens:
+// recording, the embedding's output, its dropout and their gradients; not recording, the
+// live ones (measured with the LSTM's constants, models/encoders/lstm.cpp).
+constexpr std::uint64_t kRecordingPerE = 8, kLivePerE = 4;
 
 void check_at_most(std::uint64_t value, std::uint64_t limit, std::string_view what) {
   if (value > limit) throw Error(fmt::format("{} {} is over the limit of {}", what, value, limit));
@@ -31,18 +24,18 @@ void check_at_most(std::uint64_t value, std::uint64_t limit, std::string_view wh
 }  // namespace
 
 std::uint64_t classifier_parameter_count(const ClassifierConfig& c) {
-  const std::uint64_t V = c.vocab_size, E = c.embedding_dim, H = c.hidden_size, C = c.classes;
-  const std::uint64_t D = directions(c) * H;
-  const std::uint64_t lstm = directions(c) * (4 * H * E + 4 * H * H + 2 * 4 * H);  // weight_ih, weight_hh, 2 biases
-  const std::uint64_t attention = c.pooling == PoolingKind::attention ? D * D + D + D : 0;  // proj, bias, u_w
-  return V * E + lstm + attention + C * D + C;
+  const EncoderEntry& encoder = encoder_entry(c.encoder);
+  const std::uint64_t V = c.vocab_size, E = c.embedding_dim, C = c.classes, D = encoder.output_size(c);
+  return V * E + encoder.parameter_count(c) + pooling_entry(c.pooling).parameter_count(D) + C * D + C;
 }
 
 std::uint64_t batch_activation_bytes(const ClassifierConfig& c, std::size_t batch, std::size_t steps,
                                      bool recording) {
-  const std::uint64_t per_e = recording ? kRecordingPerE : kLivePerE, per_h = recording ? kRecordingPerH : kLivePerH;
-  const std::uint64_t per_token = per_e * c.embedding_dim + per_h * c.hidden_size * directions(c);
-  return std::uint64_t{batch} * steps * per_token * sizeof(float);
+  const EncoderEntry& encoder = encoder_entry(c.encoder);
+  const std::uint64_t per_sequence = std::uint64_t{steps} * (recording ? kRecordingPerE : kLivePerE) * c.embedding_dim +
+                                     encoder.activation_floats(c, steps, recording) +
+                                     pooling_entry(c.pooling).activation_floats(encoder.output_size(c), steps, recording);
+  return std::uint64_t{batch} * per_sequence * sizeof(float);
 }
 
 void check_classifier_size(const ClassifierConfig& c) {

@@ -31,9 +31,11 @@ namespace tg {
 //                                          evaluate)    tweets) in one step
 //   one batch's activations   4 GiB        0.3 GiB      training: the tape keeps every intermediate
 //                                                       value and its gradient, at most about
-//                                                       B·T·(8E + 96·H·directions) floats (measured,
-//                                                       see limits.cpp); evaluating keeps only the
-//                                                       live ones, B·T·(4E + 16·H·directions)
+//                                                       B·T·8E floats for the embedding plus the
+//                                                       encoder's and pooling's own estimates
+//                                                       (their registry entries; the LSTM's is
+//                                                       B·T·96·H·directions, measured); evaluating
+//                                                       keeps only the live ones (B·T·4E + …)
 //
 // The individual limits also keep every product below 2^63, so the estimates cannot
 // overflow. kMaxTokens (text.hpp, 48) is the canonical recipe's tokens per tweet, a
@@ -73,13 +75,16 @@ inline constexpr std::size_t kMaxEpochs = 100'000;
 
 struct ClassifierConfig;
 
-// The classifier's exact parameter count (its named_parameters() sizes summed).
-// The widths must be within the limits (check_classifier_size checks them first).
+// The classifier's exact parameter count (its named_parameters() sizes summed): the
+// embedding and the output layer, plus what the encoder's and the pooling's registry
+// entries say (models/registry.hpp). The widths must be within the limits
+// (check_classifier_size checks them first).
 std::uint64_t classifier_parameter_count(const ClassifierConfig& config);
 
 // Bytes one forward pass over a (B,T) batch holds at its peak, estimated from above:
 // while `recording` (training), every intermediate value and its gradient; otherwise
-// only the tensors alive at once.
+// only the tensors alive at once. The embedding's share is here; the encoder's and the
+// pooling's come from their registry entries.
 std::uint64_t batch_activation_bytes(const ClassifierConfig& config, std::size_t batch, std::size_t steps,
                                      bool recording);
 

@@ -21,6 +21,7 @@
 #include "models/csv.hpp"
 #include "models/limits.hpp"
 #include "nn/atomic_file.hpp"
+#include "models/registry.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/file_ownership.hpp"
 
@@ -38,7 +39,8 @@ constexpr int kFormatVersion = 1;
 
 ordered_json model_json(const ClassifierConfig& c) {
   return {{"vocab_size", c.vocab_size}, {"embedding_dim", c.embedding_dim}, {"hidden_size", c.hidden_size},
-          {"classes", c.classes},       {"pooling", pooling_name(c.pooling)}, {"bidirectional", c.bidirectional},
+          {"classes", c.classes},       {"encoder", c.encoder}, {"encoder_settings", c.encoder_settings},
+          {"pooling", c.pooling},       {"bidirectional", c.bidirectional},
           {"embedding_dropout", c.embedding_dropout}, {"state_dropout", c.state_dropout}, {"seed", c.seed}};
 }
 
@@ -146,18 +148,39 @@ struct Field {
   }
 };
 
+// The encoder and pooling by name (models/registry.hpp), and the encoder's own settings.
+// A checkpoint from before the encoders were registered has no "encoder": its model is
+// the LSTM, the only encoder there was.
+void read_layers(const Field& f, ClassifierConfig& c) {
+  const auto registered = [](const Field& name, auto lookup) {
+    try {
+      return lookup(name.string()).name;
+    } catch (const Error& e) {
+      name.fail(e.what());
+    }
+  };
+  if (f.value.contains("encoder")) c.encoder = registered(f["encoder"], encoder_entry);
+  c.pooling = registered(f["pooling"], pooling_entry);
+  if (f.value.contains("encoder_settings")) {
+    const Field settings = f["encoder_settings"];
+    if (!settings.value.is_object()) settings.expected("an object");
+    for (const auto& [name, value] : settings.value.items())
+      c.encoder_settings[name] = settings[name.c_str()].number();
+    try {
+      check_encoder_settings(encoder_entry(c.encoder), c);
+    } catch (const Error& e) {
+      settings.fail(e.what());
+    }
+  }
+}
+
 ClassifierConfig read_model(const Field& f) {
   ClassifierConfig c;
   c.vocab_size = f["vocab_size"].size_in(2, kMaxVocabulary);
   c.embedding_dim = f["embedding_dim"].size_in(1, kMaxWidth);
   c.hidden_size = f["hidden_size"].size_in(1, kMaxWidth);
   c.classes = f["classes"].size_in(2, kMaxWidth);
-  const Field pooling = f["pooling"];
-  try {
-    c.pooling = parse_pooling(pooling.string());
-  } catch (const Error& e) {
-    pooling.fail(e.what());
-  }
+  read_layers(f, c);
   c.bidirectional = f["bidirectional"].boolean();
   c.embedding_dropout = f["embedding_dropout"].in_range(0, 1);
   c.state_dropout = f["state_dropout"].in_range(0, 1);

@@ -47,11 +47,11 @@ struct Recipe {
   TrainOptions train;
 };
 // Exactly the reference settings: Adam 2e-3, batch 64, 8 epochs, clip 5, no dropout.
-Recipe canonical_recipe(PoolingKind pooling, std::uint64_t seed);
+Recipe canonical_recipe(const std::string& pooling, std::uint64_t seed);
 // The project's defaults, tuned on the validation split: the canonical model made
 // bidirectional, with dropout, AdamW, a cosine schedule and 10 epochs (see trainer.cpp).
-Recipe default_recipe(PoolingKind pooling, std::uint64_t seed);
-Recipe named_recipe(const std::string& name, PoolingKind pooling, std::uint64_t seed);  // "canonical" | "default"
+Recipe default_recipe(const std::string& pooling, std::uint64_t seed);
+Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed);  // "canonical" | "default"
 
 struct EpochRecord {
   std::size_t epoch = 0;  // 1-based

@@ -102,9 +102,6 @@ std::optional<PackedLayout> packed_layout(const Mask& mask) {
   return p;
 }
 
-namespace {
-// `state` (rows,H) cut or zero-extended to its first n rows: the running sequences of the
-// next step are a prefix (forward: fewer; reverse: more, the new ones starting from 0).
 template <class T>
 Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
   const std::size_t rows = state.shape()[0];
@@ -112,7 +109,8 @@ Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
   if (n < rows) return slice(state, 0, 0, n);
   return concat<T>({state, Tensor<T>(Array<T>(xt::zeros<T>({n - rows, state.shape()[1]})))}, 0);
 }
-}  // namespace
+template Tensor<float> first_rows(const Tensor<float>&, std::size_t);
+template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 
 template <class T>
 typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,

@@ -51,7 +51,13 @@ struct PackedLayout {
   Ids first;   // (B) 1 + packed row of each sequence's position 0, 0 if it is empty
 };
 // The layout of `mask`, or nothing when some row has a real position after a padded one.
+// The packed schedules of every recurrent layer (the LSTM, the GRU) share it.
 std::optional<PackedLayout> packed_layout(const Mask& mask);
+// `state` (rows,H) cut or zero-extended to its first n rows: in a packed schedule the
+// running sequences of the next step are a prefix (forward: fewer; reverse: more, the new
+// ones starting from 0).
+template <class T>
+Tensor<T> first_rows(const Tensor<T>& state, std::size_t n);
 
 template <class T>
 class LSTM : public Encoder<T> {

@@ -16,7 +16,9 @@ Tensor<T> Module<T>::register_parameter(const std::string& name, Array<T> init) 
 
 template <class T>
 void Module<T>::register_module(const std::string& name, Module& child) {
-  child.prefix_names(name + ".");
+  // An empty name adds no prefix: the child's parameters are named as if they were this
+  // module's (an encoder whose PyTorch names sit at the model's top level, e.g. "position.weight").
+  child.prefix_names(name.empty() ? name : name + ".");
   children_.emplace_back(name, &child);
 }
 
@@ -31,7 +33,7 @@ template <class T>
 NamedTensors<T> Module<T>::named_parameters() const {
   NamedTensors<T> out = params_;
   for (const auto& [name, child] : children_)
-    for (auto& [child_name, p] : child->named_parameters()) out.emplace_back(name + "." + child_name, p);
+    for (auto& [child_name, p] : child->named_parameters()) out.emplace_back(name.empty() ? child_name : name + "." + child_name, p);
   return out;
 }
 

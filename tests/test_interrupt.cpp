@@ -63,7 +63,7 @@ TinyTask tiny_task(std::size_t n_train, std::size_t n_valid) {
 
 tg::ClassifierConfig tiny_config(const tg::Vocabulary& vocab, std::uint64_t seed = 1) {
   return {.vocab_size = vocab.size(), .embedding_dim = 8, .hidden_size = 8,
-          .pooling = tg::PoolingKind::attention, .seed = seed};
+          .pooling = "attention", .seed = seed};
 }
 
 // Every parameter's bytes, so "equal" means bit for bit.

@@ -157,8 +157,13 @@ using tg::Array;
 using Tensor = tg::Tensor<double>;
 
 // ---- the sentiment model with swappable pieces ------------------------------------
-// SentimentClassifier (models/classifier.hpp) has fixed members, so a new piece goes into
-// a model of our own: Embedding(V,E) → Recurrent (B,T,H) → pooling (B,H) → Linear(H,C).
+// Here the pieces go into a small model of our own, to show the whole training loop:
+// Embedding(V,E) → Recurrent (B,T,H) → pooling (B,H) → Linear(H,C). The library's
+// SentimentClassifier takes its encoder and pooling by name from a registry instead
+// (models/registry.hpp): an Encoder<T> or Pooling<T> like these, registered with one line
+// (`static const tg::EncoderRegistrar r(entry);`), is then trained, saved and loaded by
+// name — see docs/extending.md and tests/test_registry.cpp. (The library's own GRU,
+// nn/gru.hpp, is this one grown up: two directions and the packed schedule.)
 constexpr std::size_t kE = 16, kH = 16, kClasses = 3;
 enum class PoolKind { attention, dot_product };
 

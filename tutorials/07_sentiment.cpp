@@ -20,6 +20,7 @@
 #include "models/batch.hpp"
 #include "models/classifier.hpp"
 #include "models/dataset.hpp"
+#include "nn/lstm.hpp"
 #include "models/synthetic_tweets.hpp"
 #include "models/text.hpp"
 #include "nn/optim.hpp"
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
   // Step 5: the model, E = H = 8, attention pooling, in double so every number is exact to print.
   lesson.step("embedding: ids (B,T) → x (B,T,E)");
   tg::SentimentClassifier<double> model(
-      {.vocab_size = vocab.size(), .embedding_dim = 8, .hidden_size = 8, .pooling = tg::PoolingKind::attention});
+      {.vocab_size = vocab.size(), .embedding_dim = 8, .hidden_size = 8, .pooling = "attention"});
   fmt::print("{}", model.summary());
   tg::Tape<double> tape;
   lesson.attach(tape);
@@ -140,7 +141,9 @@ int main(int argc, char** argv) {
 
   // Step 6: h_t = LSTM(x_t, h_{t−1}) along T; at padding the state is carried and the output is 0.
   lesson.step("LSTM: x (B,T,E) → states (B,T,H)");
-  const tg::LSTMOutput<double> lstm = model.lstm.forward(x, batch.mask);
+  // The model holds its encoder by the Encoder interface (models/registry.hpp); this one is the LSTM.
+  const auto& lstm_layer = dynamic_cast<const tg::LSTM<double>&>(*model.encoder);
+  const tg::LSTMOutput<double> lstm = lstm_layer.forward(x, batch.mask);
   fmt::print("  states {}\n  |h_t| of tweet 0, per token:\n", tg::summarize(lstm.states.value()));
   std::vector<std::string> norms;
   for (std::size_t t = 0; t < T; ++t)

@@ -136,8 +136,8 @@ Data load_data(const std::string& train, bool builtin) {
 double forward_flops(std::size_t real_tokens, std::size_t tweets, const tg::ClassifierConfig& m) {
   const double E = double(m.embedding_dim), H = double(m.hidden_size), C = double(m.classes);
   double per_token = 2 * 4 * H * (E + H);
-  if (m.pooling == tg::PoolingKind::attention) per_token += 2 * H * H + 4 * H;
-  if (m.pooling == tg::PoolingKind::mean) per_token += 2 * H;
+  if (m.pooling == "attention") per_token += 2 * H * H + 4 * H;
+  if (m.pooling == "mean") per_token += 2 * H;
   return per_token * double(real_tokens) + 2 * H * C * double(tweets);
 }
 
@@ -322,7 +322,7 @@ int run(const Settings& s) {
   const tg::Vocabulary vocab = tg::build_vocabulary(data.rows);
   const tg::EncodedData encoded = tg::encode_dataset(data.rows, vocab);
 
-  tg::Recipe recipe = tg::canonical_recipe(tg::parse_pooling(s.pooling), s.seed);
+  tg::Recipe recipe = tg::canonical_recipe(s.pooling, s.seed);
   recipe.model.vocab_size = vocab.size();
   recipe.train.pad_to = pad_to;
   tg::SentimentClassifier<float> model(recipe.model);

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
 
   // The tiny model fuzz_npz.cpp loads into, saved whole as a checkpoint.
   tg::SentimentCheckpoint info;
-  info.model = {.vocab_size = 6, .embedding_dim = 3, .hidden_size = 2, .pooling = tg::PoolingKind::attention, .seed = 1};
+  info.model = {.vocab_size = 6, .embedding_dim = 3, .hidden_size = 2, .pooling = "attention", .seed = 1};
   info.recipe = "canonical";
   info.history = sample_history();
   info.extra = {{"data", "synthetic"}};

@@ -1,7 +1,8 @@
 // `sentiment compare`: the reference article's experiment — the same data and seeds
-// for each pooling (last state, attention, mean) — reported as mean ± std of validation
-// accuracy and macro-F1 beside the article's numbers; --out keeps each pooling's best model,
-// saved as runs finish so that Ctrl-C loses only the run in progress.
+// for each pooling (last state, attention, mean), and for each encoder with --encoders —
+// reported as mean ± std of validation accuracy and macro-F1 beside the article's numbers;
+// --out keeps each one's best model, saved as runs finish so that Ctrl-C loses only the
+// run in progress.
 #include <algorithm>
 #include <cmath>
 
@@ -15,13 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The article's validation accuracies (Keras, the Kaggle tweets, its own split).
-std::string article_accuracy(PoolingKind pooling) {
-  switch (pooling) {
-    case PoolingKind::last: return "0.7831";
-    case PoolingKind::attention: return "0.7875";
-    default: return "-";
-  }
+// The article's validation accuracies (Keras LSTMs, the Kaggle tweets, its own split).
+std::string article_accuracy(const Variant& v) {
+  if (v.encoder != "lstm") return "-";
+  return v.pooling == "last" ? "0.7831" : v.pooling == "attention" ? "0.7875" : "-";
 }
 
 struct MeanStd {
@@ -40,7 +38,7 @@ MeanStd mean_std(const std::vector<double>& xs) {
 std::string cell(const MeanStd& m) { return fmt::format("{:.4f} ± {:.4f}", m.mean, m.std); }
 
 void print_run(const ComparisonRun& run, const TrainingHistory& h, double seconds) {
-  fmt::print("{:<10} {:>4}  {:>4}/{:<4}  {:>9.4f}  {:>8.4f}", pooling_name(run.pooling), run.seed, h.best_epoch,
+  fmt::print("{:<10} {:>4}  {:>4}/{:<4}  {:>9.4f}  {:>8.4f}", run.variant.label, run.seed, h.best_epoch,
              h.epochs.size(), h.best_valid.accuracy, h.best_valid.macro_f1);
   if (run.test) fmt::print("  {:>8.4f}  {:>7.4f}", run.test->accuracy, run.test->macro_f1);
   fmt::print("  {:>6.1f}s\n", seconds);
@@ -51,30 +49,31 @@ struct CompareArgs {
   DataArgs data;
   RecipeArgs recipe;
   std::size_t seeds = 3;
-  std::vector<std::string> poolings{"last", "attention", "mean"};
+  std::vector<std::string> encoders{ClassifierConfig{}.encoder};
+  std::vector<std::string> poolings = pooling_names();
   std::string out;
   bool has_out = false;  // --out given (possibly as "", which is refused)
 };
 
-// With --out, each pooling's best model so far is saved to DIR/<pooling>/ after every
+// With --out, each variant's best model so far is saved to DIR/<label>/ after every
 // completed run, so an interruption keeps what had finished (saving is atomic).
 int run_compare(const CompareArgs& args) {
-  std::vector<PoolingKind> poolings;
-  for (const std::string& name : args.poolings) poolings.push_back(parse_pooling(name));
-  if (poolings.empty()) throw UsageError("--poolings names no pooling");
+  if (args.encoders.empty()) throw UsageError("--encoders names no encoder");
+  if (args.poolings.empty()) throw UsageError("--poolings names no pooling");
+  const std::vector<Variant> variants = make_variants(args.encoders, args.poolings);
   if (args.has_out && args.out.empty()) throw Error("--out is empty: name a directory for the checkpoints");
   if (args.has_out)
-    for (const std::string& name : args.poolings) check_checkpoint_destination(fs::path(args.out) / name);
+    for (const Variant& v : variants) check_checkpoint_destination(fs::path(args.out) / v.label);
   const DataSplits splits = load_splits(args.data);
   const PreparedData data = prepare_data(splits, args.recipe);
-  Recipe first = make_recipe(args.recipe, poolings.front(), 1);
+  Recipe first = make_recipe(args.recipe, variants.front().encoder, variants.front().pooling, 1);
   first.model.vocab_size = data.vocab.size();
   print_setup(splits, first);
 
-  std::vector<std::string> saved;  // "DIR/<pooling>/ (best of N seeds)", one per pooling saved
-  const auto save = [&](const TrainedModel& best, std::size_t seeds_done) {
+  std::vector<std::string> saved;  // "DIR/<label>/ (best of N seeds)", one per variant saved
+  const auto save = [&](const TrainedModel& best, const Variant& variant, std::size_t seeds_done) {
     if (!args.has_out) return;
-    const std::string pooling(pooling_name(best.recipe.model.pooling));
+    const std::string& pooling = variant.label;
     const fs::path dir = fs::path(args.out) / pooling;
     nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
     if (!data.test.ids.empty())
@@ -85,7 +84,7 @@ int run_compare(const CompareArgs& args) {
     if (seeds_done == 1) saved.push_back(line);
     else saved.back() = line;
   };
-  const Comparison comparison = run_comparison(args.recipe, poolings, args.seeds, data, save);
+  const Comparison comparison = run_comparison(args.recipe, variants, args.seeds, data, save);
   if (comparison.interrupted) {
     fmt::print(stderr, "sentiment: interrupted; {}\n",
                saved.empty() ? "no run had finished, nothing saved"
@@ -99,28 +98,44 @@ int run_compare(const CompareArgs& args) {
 
 }  // namespace
 
-Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
+std::vector<Variant> make_variants(const std::vector<std::string>& encoders, const std::vector<std::string>& poolings) {
+  std::vector<Variant> out;
+  for (const std::string& encoder : encoders)
+    for (const std::string& pooling : poolings)
+      out.push_back({encoder, pooling, encoders.size() > 1 ? fmt::format("{}+{}", encoder, pooling) : pooling});
+  return out;
+}
+
+const TrainedModel& Comparison::best_with_pooling(const std::string& pooling) const {
+  for (std::size_t i = 0; i < variants.size() && i < best.size(); ++i)
+    if (variants[i].pooling == pooling) return best[i];
+  throw Error(fmt::format("compare: no {} pooling was trained", pooling));
+}
+
+Comparison run_comparison(const RecipeArgs& args, const std::vector<Variant>& variants, std::size_t seeds,
                           const PreparedData& data,
-                          const std::function<void(const TrainedModel& best, std::size_t seeds_done)>& on_run) {
-  Comparison c{poolings, {}, {}, false};
+                          const std::function<void(const TrainedModel& best, const Variant& variant,
+                                                   std::size_t seeds_done)>& on_run) {
+  Comparison c{variants, {}, {}, false};
   const bool with_test = !data.test.ids.empty();
-  fmt::print("{:<10} {:>4}  {:>9}  {:>9}  {:>8}{}  {:>7}\n", "pooling", "seed", "best ep.", "valid acc", "valid F1",
-             with_test ? "  test acc  test F1" : "", "time");
-  for (PoolingKind pooling : poolings) {
+  fmt::print("{:<10} {:>4}  {:>9}  {:>9}  {:>8}{}  {:>7}\n", variants.front().label == variants.front().pooling ? "pooling" : "model",
+             "seed", "best ep.", "valid acc", "valid F1", with_test ? "  test acc  test F1" : "", "time");
+  for (const Variant& variant : variants) {
     std::optional<TrainedModel> best;
     for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
       TrainingProgress progress({.live = stdout_is_terminal(), .epoch_table = false,
-                                 .label = fmt::format("{} seed {}", pooling_name(pooling), seed)});
+                                 .label = fmt::format("{} seed {}", variant.label, seed)});
       const auto start = std::chrono::steady_clock::now();
-      TrainedModel trained = train_model(make_recipe(args, pooling, seed), data, progress.callbacks());
+      TrainedModel trained =
+          train_model(make_recipe(args, variant.encoder, variant.pooling, seed), data, progress.callbacks());
       progress.clear_line();
       if ((c.interrupted = trained.history.interrupted)) return c;
-      ComparisonRun run{pooling, seed, trained.history, std::nullopt};
+      ComparisonRun run{variant, seed, trained.history, std::nullopt};
       if (with_test) run.test = evaluate_classifier(*trained.model, data.test).metrics;
       print_run(run, trained.history, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       c.runs.push_back(std::move(run));
       if (!best || trained.history.best_valid.accuracy > best->history.best_valid.accuracy) best = std::move(trained);
-      if (on_run) on_run(*best, seed);
+      if (on_run) on_run(*best, variant, seed);
     }
     c.best.push_back(std::move(*best));
   }
@@ -132,46 +147,49 @@ void print_comparison(const Comparison& c) {
   fmt::print("\n{:<10}  {:^17}  {:^17}{}  {}\n", "pooling", "valid accuracy", "valid macro-F1",
              with_test ? fmt::format("  {:^17}", "test accuracy") : "", "the article");
   std::vector<double> means;
-  for (PoolingKind pooling : c.poolings) {
+  for (const Variant& variant : c.variants) {
     std::vector<double> accuracy, f1, test;
     for (const ComparisonRun& run : c.runs) {
-      if (run.pooling != pooling) continue;
+      if (run.variant.label != variant.label) continue;
       accuracy.push_back(run.history.best_valid.accuracy);
       f1.push_back(run.history.best_valid.macro_f1);
       if (run.test) test.push_back(run.test->accuracy);
     }
     means.push_back(mean_std(accuracy).mean);
-    fmt::print("{:<10}  {:>17}  {:>17}{}  {:>11}\n", pooling_name(pooling), cell(mean_std(accuracy)), cell(mean_std(f1)),
-               with_test ? fmt::format("  {:>17}", cell(mean_std(test))) : "", article_accuracy(pooling));
+    fmt::print("{:<10}  {:>17}  {:>17}{}  {:>11}\n", variant.label, cell(mean_std(accuracy)), cell(mean_std(f1)),
+               with_test ? fmt::format("  {:>17}", cell(mean_std(test))) : "", article_accuracy(variant));
   }
-  const std::size_t seeds = c.poolings.empty() ? 0 : c.runs.size() / c.poolings.size();
+  const std::size_t seeds = c.variants.empty() ? 0 : c.runs.size() / c.variants.size();
   if (seeds > 1)
     fmt::print("mean ± sample standard deviation over seeds 1..{}, each at its best validation epoch.\n", seeds);
   else
     fmt::print("one seed, so no spread (± 0): use --seeds 3 or more to see how much runs vary.\n");
   fmt::print("The article's numbers are Keras models on the Kaggle tweets with a different split:\n"
              "compare the ranking of the poolings, not the values.\n");
-  const auto at = [&](PoolingKind k) {
-    const auto it = std::find(c.poolings.begin(), c.poolings.end(), k);
-    return it == c.poolings.end() ? -1.0 : means[std::size_t(it - c.poolings.begin())];
+  const auto at = [&](const char* pooling) {  // the LSTM's, the article's model
+    const auto it = std::find_if(c.variants.begin(), c.variants.end(),
+                                 [&](const Variant& v) { return v.encoder == "lstm" && v.pooling == pooling; });
+    return it == c.variants.end() ? -1.0 : means[std::size_t(it - c.variants.begin())];
   };
-  if (at(PoolingKind::attention) >= 0 && at(PoolingKind::last) >= 0)
+  if (at("attention") >= 0 && at("last") >= 0)
     fmt::print("attention - last state: {:+.4f} validation accuracy (the article: +0.0044)\n",
-               at(PoolingKind::attention) - at(PoolingKind::last));
+               at("attention") - at("last"));
 }
 
 Subcommand add_compare_command(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
-  CLI::App* cmd = app.add_subcommand("compare", "train every pooling with the same seeds and compare them "
-                                                "(the article's experiment)");
+  CLI::App* cmd = app.add_subcommand("compare", "train every pooling (and encoder) with the same seeds and compare "
+                                                "them (the article's experiment)");
   add_data_options(*cmd, args->data);
   cmd->add_option("--seeds", args->seeds, "train each pooling with seeds 1..N")->check(count_in(1, 1000000))
       ->capture_default_str();
-  cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated")->delimiter(',')
-      ->check(pooling_validator())->capture_default_str();
-  CLI::Option* out =
-      cmd->add_option("--out", args->out, "save each pooling's best model (over seeds) to DIR/<pooling>/, updated as runs finish")
-          ->type_name("DIR");
+  cmd->add_option("--encoders", args->encoders, "the encoders to compare, comma-separated:" + encoder_help())
+      ->delimiter(',')->check(encoder_validator())->capture_default_str();
+  cmd->add_option("--poolings", args->poolings, "the poolings to compare, comma-separated:" + pooling_help())
+      ->delimiter(',')->check(pooling_validator())->capture_default_str();
+  CLI::Option* out = cmd->add_option("--out", args->out, "save each one's best model (over seeds) to DIR/<pooling>/ (with several "
+                                      "encoders DIR/<encoder>+<pooling>/), updated as runs finish")
+      ->type_name("DIR");
   add_recipe_options(*cmd, args->recipe);
   return {cmd, [args, out](int) {
             args->has_out = out->count() > 0;

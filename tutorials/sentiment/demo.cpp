@@ -92,16 +92,17 @@ int run_demo(const DemoArgs& args) {
   const RecipeArgs recipe = demo_recipe(sizes, args.quick);
   const PreparedData data = prepare_data(splits, recipe);
 
-  heading(2, fmt::format("compare last-state, attention and mean pooling ({} seed{})", sizes.seeds,
+  const std::vector<Variant> variants = make_variants({ClassifierConfig{}.encoder}, pooling_names());
+  heading(2, fmt::format("compare the poolings: {} ({} seed{})", pooling_list(), sizes.seeds,
                          sizes.seeds > 1 ? "s" : ""));
   fmt::print("The default recipe made small for the demo (E={}, H={}, {} epochs, batch {}, lr {}), so that all {} "
              "runs take well under a minute.\nThe same at full size (the default recipe; minutes, not seconds): "
              "sentiment compare --train {} --valid {} --test {}\n\n",
-             *recipe.embedding, *recipe.hidden, *recipe.epochs, *recipe.batch_size, *recipe.lr, 3 * sizes.seeds,
+             *recipe.embedding, *recipe.hidden, *recipe.epochs, *recipe.batch_size, *recipe.lr, variants.size() * sizes.seeds,
              splits.files["train"].get<std::string>(), splits.files["valid"].get<std::string>(),
              splits.files["test"].get<std::string>());
   const Comparison comparison =
-      run_comparison(recipe, {PoolingKind::last, PoolingKind::attention, PoolingKind::mean}, sizes.seeds, data);
+      run_comparison(recipe, variants, sizes.seeds, data);
   if (comparison.interrupted) {
     fmt::print(stderr, "sentiment: interrupted; the demo stopped (its CSV files stay in {}/)\n", out.string());
     return kExitInterrupted;
@@ -109,7 +110,7 @@ int run_demo(const DemoArgs& args) {
   print_comparison(comparison);
 
   heading(3, "save the best attention model and write its report");
-  const TrainedModel& best = comparison.best.at(1);  // the poolings ran as last, attention, mean
+  const TrainedModel& best = comparison.best_with_pooling("attention");
   nlohmann::json extra = {{"data", splits.files}, {"demo", true}};
   extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));

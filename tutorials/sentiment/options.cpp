@@ -9,6 +9,7 @@
 
 #include "models/csv.hpp"
 #include "models/limits.hpp"
+#include "models/registry.hpp"
 #include "sentiment.hpp"
 
 extern "C" void openblas_set_num_threads(int);
@@ -119,7 +120,23 @@ CLI::Validator number_in(double low, double high) {
       range);
 }
 
-CLI::Validator pooling_validator() { return CLI::IsMember({"last", "attention", "mean"}); }
+
+// The encoders and poolings on offer are the registries' (models/registry.hpp), read when
+// the options are declared: a program's own entries, registered as it starts, are there too.
+CLI::Validator encoder_validator() { return CLI::IsMember(encoder_names()); }
+CLI::Validator pooling_validator() { return CLI::IsMember(pooling_names()); }
+
+namespace {
+template <class Entry>
+std::string entry_lines(const std::vector<std::string>& names, const Entry& (*lookup)(std::string_view)) {
+  std::string out;
+  for (const std::string& name : names) out += fmt::format("\n  {}: {}", name, lookup(name).description);
+  return out;
+}
+}  // namespace
+
+std::string encoder_help() { return entry_lines(encoder_names(), encoder_entry); }
+std::string pooling_help() { return entry_lines(pooling_names(), pooling_entry); }
 
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
   cmd.add_option("--recipe", args.recipe,
@@ -140,9 +157,12 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(count_in(0, kMaxEpochs));
   cmd.add_option("--pad-to", args.pad_to, "pad every batch to this length (0: to its longest tweet)")
       ->check(count_in(0, kMaxSequenceLength));
-  cmd.add_option("--hidden", args.hidden, "LSTM hidden size H")->check(up_to(kMaxWidth));
+  cmd.add_option("--hidden", args.hidden, "the recurrent encoders' hidden size H")->check(up_to(kMaxWidth));
   cmd.add_option("--embedding", args.embedding, "embedding size E")->check(up_to(kMaxWidth));
-  cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional LSTM (pooled vector 2H)");
+  cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional recurrent encoder (pooled vector 2H)");
+  cmd.add_option("--encoder-setting", args.encoder_settings,
+                 "NAME=VALUE: one of the encoder's own settings (repeatable; checked against the encoder)")
+      ->delimiter(',')->type_name("NAME=VALUE");
   cmd.add_option("--embedding-dropout", args.embedding_dropout, "dropout on the embedded tokens")
       ->check(number_in(0, 0.95));
   cmd.add_option("--state-dropout", args.state_dropout, "dropout on the pooled vector, before the classifier")
@@ -172,8 +192,27 @@ void check_batch_fits(const Recipe& r, const RecipeArgs& args) {
 
 }  // namespace
 
-Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed) {
+Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std::string& pooling,
+                   std::uint64_t seed) {
   Recipe r = named_recipe(args.recipe, pooling, seed);
+  r.model.encoder = encoder;
+  for (const std::string& setting : args.encoder_settings) {
+    const std::size_t eq = setting.find('=');
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      if (eq != std::string::npos) value = std::stod(setting.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+    }
+    if (eq == std::string::npos || eq == 0 || used == 0 || eq + 1 + used != setting.size())
+      throw UsageError(fmt::format("--encoder-setting: \"{}\" is not NAME=NUMBER", setting));
+    r.model.encoder_settings[setting.substr(0, eq)] = value;
+  }
+  try {
+    check_encoder_settings(encoder_entry(encoder), r.model);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("--encoder-setting: {}", e.what()));
+  }
   const auto apply = [](auto& target, const auto& override) {
     if (override) target = *override;
   };

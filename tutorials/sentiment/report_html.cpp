@@ -133,7 +133,7 @@ std::string settings_html(const ReportData& r) {
   const ClassifierConfig& m = r.info.model;
   const TrainOptions& t = r.info.train;
   std::string out = "<table>\n";
-  out += row("pooling", std::string(pooling_name(m.pooling))) + row("vocabulary", std::to_string(r.vocab_size)) +
+  out += row("encoder", m.encoder) + row("pooling", m.pooling) + row("vocabulary", std::to_string(r.vocab_size)) +
          row("embedding E", std::to_string(m.embedding_dim)) + row("hidden H", std::to_string(m.hidden_size)) +
          row("bidirectional", m.bidirectional ? "yes" : "no") +
          row("dropout (embedding / state)", fmt::format("{} / {}", m.embedding_dropout, m.state_dropout)) +
@@ -173,7 +173,7 @@ std::string render_report_html(const ReportData& r) {
                      html_escape(r.checkpoint), kStyle);
   out += fmt::format("<h1>Sentiment model report</h1>\n<p class=\"meta\">Checkpoint <code>{}</code> ({} pooling) "
                      "evaluated on <code>{}</code>.</p>\n",
-                     html_escape(r.checkpoint), pooling_name(r.info.model.pooling), html_escape(r.data));
+                     html_escape(r.checkpoint), r.info.model.pooling, html_escape(r.data));
   out += "<h2>Metrics</h2>\n" + cards(r) + per_class_table(r);
   out += "<h2>Confusion matrix</h2>\n" + confusion_table(r);
   out += "<h2>Training curves</h2>\n" + training_charts(r.info.history);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/error.hpp"
+#include "models/registry.hpp"
 #include "models/sentiment_checkpoint.hpp"
 #include "models/trainer.hpp"
 
@@ -83,15 +85,22 @@ struct RecipeArgs {
   std::optional<std::string> schedule;
   bool bidirectional = false, decoupled_decay = false, check_finite = false;
   std::size_t min_count = 2, max_tokens = kMaxTokens;
+  std::vector<std::string> encoder_settings;  // --encoder-setting NAME=VALUE
 };
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args);
-Recipe make_recipe(const RecipeArgs& args, PoolingKind pooling, std::uint64_t seed);
+// The recipe for one encoder and pooling (registered names, models/registry.hpp).
+Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std::string& pooling,
+                   std::uint64_t seed);
+// Accept the registered names; their help lists them from the registries.
+CLI::Validator encoder_validator();
 CLI::Validator pooling_validator();
 // Every numeric option's check (Note [Numeric options], options.cpp): digits only, no
 // sign, no overflow, within [low, high]; a finite number (no nan, no inf) within [low, high].
 CLI::Validator count_in(std::uint64_t low, std::uint64_t high);
 CLI::Validator number_in(double low, double high);
 inline CLI::Validator any_count() { return count_in(0, std::numeric_limits<std::uint64_t>::max()); }
+std::string encoder_help();  // "lstm: PyTorch's nn.LSTM …; gru: …", one entry a line
+std::string pooling_help();
 
 // ---- training (training.cpp) -------------------------------------------------------
 
@@ -135,24 +144,33 @@ std::string format_duration(double seconds);  // "0:42", "1:05:09"
 
 // ---- pieces the demo reuses ------------------------------------------------------
 
-// compare.cpp: every pooling trained with seeds 1..seeds on the same data.
+// compare.cpp: every encoder × pooling trained with seeds 1..seeds on the same data.
+struct Variant {
+  std::string encoder, pooling;
+  std::string label;  // the pooling's name, or "encoder+pooling" when encoders are compared too
+};
 struct ComparisonRun {
-  PoolingKind pooling;
+  Variant variant;
   std::uint64_t seed;
   TrainingHistory history;
   std::optional<Metrics> test;  // when the data has a test split
 };
 struct Comparison {
-  std::vector<PoolingKind> poolings;
+  std::vector<Variant> variants;
   std::vector<ComparisonRun> runs;
-  std::vector<TrainedModel> best;  // per pooling (same order): its best seed's model
+  std::vector<TrainedModel> best;  // per variant (same order): its best seed's model
   bool interrupted = false;
+  // The best model of the first variant with that pooling; throws when none has it.
+  const TrainedModel& best_with_pooling(const std::string& pooling) const;
 };
-// `on_run`, when given, is called after each completed run with its pooling's best model
-// so far and the number of seeds done for that pooling (the moment to save it).
-Comparison run_comparison(const RecipeArgs& args, const std::vector<PoolingKind>& poolings, std::size_t seeds,
+// Every encoder with every pooling, in the order given.
+std::vector<Variant> make_variants(const std::vector<std::string>& encoders, const std::vector<std::string>& poolings);
+// `on_run`, when given, is called after each completed run with its variant's best model
+// so far and the number of seeds done for that variant (the moment to save it).
+Comparison run_comparison(const RecipeArgs& args, const std::vector<Variant>& variants, std::size_t seeds,
                           const PreparedData& data,
-                          const std::function<void(const TrainedModel& best, std::size_t seeds_done)>& on_run = {});
+                          const std::function<void(const TrainedModel& best, const Variant& variant,
+                                                   std::size_t seeds_done)>& on_run = {});
 void print_comparison(const Comparison& comparison);
 
 // predict.cpp: the class probabilities and the words shaded by attention (or word(α)).

@@ -13,7 +13,7 @@ namespace {
 struct TrainArgs {
   DataArgs data;
   RecipeArgs recipe;
-  std::string pooling = "attention";
+  std::string encoder = ClassifierConfig{}.encoder, pooling = ClassifierConfig{}.pooling;
   std::uint64_t seed = 1;
   std::string out;
   std::size_t log_every = 0;
@@ -42,7 +42,7 @@ int run_train(const TrainArgs& args) {
   check_checkpoint_destination(args.out);
   const DataSplits splits = load_splits(args.data);
   const PreparedData data = prepare_data(splits, args.recipe);
-  Recipe recipe = make_recipe(args.recipe, parse_pooling(args.pooling), args.seed);
+  Recipe recipe = make_recipe(args.recipe, args.encoder, args.pooling, args.seed);
   recipe.model.vocab_size = data.vocab.size();
   print_setup(splits, recipe);
 
@@ -87,7 +87,9 @@ Subcommand add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "train one model and save its best epoch as a checkpoint directory");
   add_data_options(*cmd, args->data);
-  cmd->add_option("--pooling", args->pooling, "how the LSTM states become one vector: last, attention or mean")
+  cmd->add_option("--encoder", args->encoder, "the layer that reads the embedded tokens:" + encoder_help())
+      ->check(encoder_validator())->capture_default_str();
+  cmd->add_option("--pooling", args->pooling, "how the encoder's states become one vector:" + pooling_help())
       ->check(pooling_validator())->capture_default_str();
   cmd->add_option("--seed", args->seed, "initial weights, dropout and batch order")->check(any_count())
       ->capture_default_str();
