@@ -189,10 +189,10 @@ std::vector<OpCase> norm_cases() {
   // Each row of a is (m−1, m, m+1): mean m, biased variance 2/3, so with eps = 0 it
   // normalises to (−√1.5, 0, √1.5); then ⊙ (2, 1, −1) + (0.5, 0, 1).
   const double r = std::sqrt(1.5);
-  const A y{-2 * r + 0.5, 0, -r + 1};
   auto norm = [](double eps) { return [eps](const Ts& x) { return tg::layer_norm(x[0], x[1], x[2], eps); }; };
   return {
-      {"layer_norm: (2,3) rows, weight and bias", norm(0), {a, A{2, 1, -1}, A{0.5, 0, 1}}, A{y, y}},
+      {"layer_norm: (2,3) rows, weight and bias", norm(0), {a, A{2, 1, -1}, A{0.5, 0, 1}},
+       A{{-2 * r + 0.5, 0, -r + 1}, {-2 * r + 0.5, 0, -r + 1}}},
       // s3's rows are (k, k+1, k+2) too; eps = 1e-5 sits inside the root, as PyTorch's.
       {"layer_norm: (2,2,3) with eps 1e-5", norm(1e-5), {s3, A{1, 1, 1}, A{0, 0, 0}},
        A(A{{{-1, 0, 1}, {-1, 0, 1}}, {{-1, 0, 1}, {-1, 0, 1}}} / std::sqrt(2.0 / 3 + 1e-5))},
@@ -237,6 +237,17 @@ std::vector<OpCase> index_cases() {
       {"masked_fill: -inf then softmax gives masked positions 0",
        [](const Ts& x) { return tg::softmax(tg::masked_fill(x[0], tg::Mask{{false, false, true}, {false, true, false}}, -inf), 1); },
        {A{{0, ln2, 7}, {ln3, 9, 0}}}, A{{1. / 3, 2. / 3, 0}, {0.75, 0, 0.25}}},
+      // A key-padding mask (2,1,1,4) over scores (2,2,2,4): each batch row's mask repeats over
+      // the middle axes. (xtensor's broadcasting where got this case wrong.)
+      {"masked_fill: a (2,1,1,4) mask over (2,2,2,4)",
+       [](const Ts& x) {
+         tg::Mask keys{true, false, true, true, false, true, false, false};
+         keys.reshape(tg::Shape{2, 1, 1, 4});
+         return tg::masked_fill(x[0], keys, -5.0);
+       },
+       {A(xt::zeros<double>({2, 2, 2, 4}))},
+       A{{{{-5, 0, -5, -5}, {-5, 0, -5, -5}}, {{-5, 0, -5, -5}, {-5, 0, -5, -5}}},
+         {{{0, -5, 0, 0}, {0, -5, 0, 0}}, {{0, -5, 0, 0}, {0, -5, 0, 0}}}}},
       {"dropout: identity when not training", [](const Ts& x) {
          std::mt19937_64 rng(1);
          return tg::dropout(x[0], 0.5, false, rng);

@@ -129,14 +129,18 @@ Errors check_fixture(double tol) {
     if (step == 1)
       errors.emplace_back("output.grad_norm",
                           check_close<T>("output.grad_norm", Array<T>(norm), f.get<double>("output.grad_norm"), tol));
-    double worst = 0;
+    // The worst parameter, and the worst but in_proj_bias, whose b_K part moves by
+    // Adam-amplified rounding noise (~1e-13; the fixture README explains).
+    double worst = 0, worst_but_bias = 0;
     std::string worst_name;
     for (auto& [name, p] : model.named_parameters()) {
       const std::string key = fmt::format("step{}.{}", step, name);
       const double e = check_close<T>(key, p.value(), f.get<double>(key), tol);
       if (e >= worst) std::tie(worst, worst_name) = std::pair(e, key);
+      if (name.find("in_proj_bias") == std::string::npos) worst_but_bias = std::max(worst_but_bias, e);
     }
     errors.emplace_back(fmt::format("step{} (worst: {})", step, worst_name), worst);
+    errors.emplace_back(fmt::format("step{} (worst but in_proj_bias)", step), worst_but_bias);
     const Array<T> unused_rows = xt::view(model.encoder.position.value(), xt::range(6, 8), xt::all());
     CHECK(unused_rows == Array<T>(xt::view(positions, xt::range(6, 8), xt::all())));
   }
