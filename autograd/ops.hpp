@@ -50,6 +50,12 @@ template <class T> Tensor<T> log_softmax(const Tensor<T>& x, std::size_t axis);
 // Mean over the batch of −log softmax(logits)[label]; logits (B,C), labels (B) in [0,C).
 template <class T> Tensor<T> cross_entropy(const Tensor<T>& logits, const Ids& labels);
 
+// ---- normalisation (ops/norm.cpp) ----
+// Each row of the last axis normalised to mean 0, variance 1, then scaled and shifted:
+// (x − μ) / √(σ² + eps) ⊙ weight + bias, x (…,N), weight and bias (N); PyTorch's
+// F.layer_norm over the last axis (σ² biased, eps inside the root; PyTorch's eps is 1e-5).
+template <class T> Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, T eps);
+
 // ---- indexing, joining and masking (ops/index.cpp) ----
 // Rows of `table` (V,E) picked by integer ids of any shape → ids.shape + (E).
 template <class T> Tensor<T> gather(const Tensor<T>& table, const Ids& ids);

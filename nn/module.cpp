@@ -5,6 +5,13 @@
 
 namespace tg {
 
+namespace {
+// "owner.name", or just "name" for a child adopted without a prefix (empty owner).
+std::string dotted(const std::string& owner, const std::string& name) {
+  return owner.empty() ? name : owner + "." + name;
+}
+}  // namespace
+
 template <class T>
 Tensor<T> Module<T>::register_parameter(const std::string& name, Array<T> init) {
   for (const auto& [existing, _] : params_)
@@ -33,7 +40,7 @@ template <class T>
 NamedTensors<T> Module<T>::named_parameters() const {
   NamedTensors<T> out = params_;
   for (const auto& [name, child] : children_)
-    for (auto& [child_name, p] : child->named_parameters()) out.emplace_back(name.empty() ? child_name : name + "." + child_name, p);
+    for (auto& [child_name, p] : child->named_parameters()) out.emplace_back(dotted(name, child_name), p);
   return out;
 }
 

@@ -43,6 +43,9 @@ class Module {
   // A leaf tensor named `name` (dotted with its owners' names once registered).
   Tensor<T> register_parameter(const std::string& name, Array<T> init);
   // Makes `child`'s parameters ours under "name.": call from the owner's constructor.
+  // An empty name adopts them under their own names, for a child whose names already
+  // carry their prefixes (the Transformer encoder's "position.weight" and "transformer.…"
+  // sit at the top level of PyTorch's state_dict).
   void register_module(const std::string& name, Module& child);
 
  private:

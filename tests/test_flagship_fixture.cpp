@@ -12,10 +12,10 @@
 #include <fmt/format.h>
 
 #include "autograd/autograd.hpp"
+#include "fixture_helpers.hpp"
 #include "nn/embedding.hpp"
 #include "nn/linear.hpp"
 #include "nn/lstm.hpp"
-#include "nn/npz.hpp"
 #include "nn/optim.hpp"
 #include "nn/pooling.hpp"
 
@@ -23,6 +23,8 @@ namespace {
 
 using tg::Array;
 using tg::Tensor;
+using tg::test::check_close;
+using tg::test::Fixture;
 
 constexpr std::size_t kVocab = 12, kEmbed = 5, kHidden = 4, kClasses = 3;
 
@@ -63,61 +65,6 @@ struct TinyFlagship : tg::Module<T> {
   tg::Linear<T> classifier;
 };
 
-struct Fixture {
-  std::string path;
-  tg::NpzContents arrays;
-
-  template <class T>
-  Array<T> get(const std::string& key) const {
-    const auto it = arrays.find(key);
-    if (it == arrays.end()) throw tg::Error(path + ": no array " + key);
-    return it->second.as<T>(path + ": " + key);
-  }
-};
-
-// Tolerance relative to the reference's scale: max |got − want| ≤ tol · max(1, max |want|).
-template <class T>
-void check_close(const std::string& what, const Array<T>& got, const Array<double>& want, double tol) {
-  REQUIRE_MESSAGE(tg::shapes_equal(got.shape(), want.shape()),
-                  what << ": shape " << tg::shape_str(got.shape()) << ", want " << tg::shape_str(want.shape()));
-  double diff = 0, scale = 1;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(double(got.data()[i]) - want.data()[i]));
-    scale = std::max(scale, std::abs(want.data()[i]));
-  }
-  CHECK_MESSAGE(diff <= tol * scale, what << ": max difference " << diff << " over scale " << scale);
-}
-
-// Loads the fixture's weights by name; every fixture parameter must be one of the model's.
-template <class T>
-void load_weights(TinyFlagship<T>& model, const Fixture& f) {
-  std::size_t names = 0;
-  for (auto& [name, p] : model.named_parameters()) {
-    Array<T> value = f.get<T>(name);
-    REQUIRE_MESSAGE(tg::shapes_equal(value.shape(), p.shape()), name << ": fixture " << tg::shape_str(value.shape()));
-    p.mutable_value() = std::move(value);
-    ++names;
-  }
-  std::size_t grads = 0;
-  for (const auto& [key, _] : f.arrays) grads += key.rfind("grad.", 0) == 0;
-  CHECK(grads == names);
-}
-
-// One training step as the fixture's script: backward, clip_grad_norm(5), Adam. Returns
-// the loss and the gradient norm before clipping.
-template <class T>
-std::pair<T, T> train_step(TinyFlagship<T>& model, tg::Adam<T>& adam, const Fixture& f) {
-  adam.zero_grad();
-  tg::Tape<T> tape;
-  const Tensor<T> loss = tg::cross_entropy(model.forward(f.get<std::int64_t>("input.ids"),
-                                                         f.get<std::int64_t>("input.lengths")).pooled,
-                                           f.get<std::int64_t>("input.labels"));
-  tape.backward(loss);
-  const T norm = tg::clip_grad_norm(model.named_parameters(), 5.0);
-  adam.step();
-  return {loss.item(), norm};
-}
-
 // Everything the fixture holds, checked at tolerance `tol` in the scalar T.
 template <class T>
 void check_variant(const Variant& v, double tol) {
@@ -129,7 +76,7 @@ void check_variant(const Variant& v, double tol) {
   const Fixture f{path, tg::read_npz(path)};
   std::mt19937_64 rng(0);
   TinyFlagship<T> model(v, rng);
-  load_weights(model, f);
+  tg::test::load_weights(model, f);
 
   {
     tg::Tape<T> tape;
@@ -149,7 +96,7 @@ void check_variant(const Variant& v, double tol) {
 
   tg::Adam<T> adam(model.named_parameters(), {.lr = 2e-3});
   for (int step = 1; step <= 2; ++step) {
-    const auto [loss, norm] = train_step(model, adam, f);
+    const auto [loss, norm] = tg::test::train_step(model, adam, f);
     if (step == 1) {
       check_close<T>("output.loss (step 1)", Array<T>(loss), f.get<double>("output.loss"), tol);
       check_close<T>("output.grad_norm", Array<T>(norm), f.get<double>("output.grad_norm"), tol);

@@ -185,6 +185,20 @@ std::vector<OpCase> softmax_cases() {
   };
 }
 
+std::vector<OpCase> norm_cases() {
+  // Each row of a is (m−1, m, m+1): mean m, biased variance 2/3, so with eps = 0 it
+  // normalises to (−√1.5, 0, √1.5); then ⊙ (2, 1, −1) + (0.5, 0, 1).
+  const double r = std::sqrt(1.5);
+  auto norm = [](double eps) { return [eps](const Ts& x) { return tg::layer_norm(x[0], x[1], x[2], eps); }; };
+  return {
+      {"layer_norm: (2,3) rows, weight and bias", norm(0), {a, A{2, 1, -1}, A{0.5, 0, 1}},
+       A{{-2 * r + 0.5, 0, -r + 1}, {-2 * r + 0.5, 0, -r + 1}}},
+      // s3's rows are (k, k+1, k+2) too; eps = 1e-5 sits inside the root, as PyTorch's.
+      {"layer_norm: (2,2,3) with eps 1e-5", norm(1e-5), {s3, A{1, 1, 1}, A{0, 0, 0}},
+       A(A{{{-1, 0, 1}, {-1, 0, 1}}, {{-1, 0, 1}, {-1, 0, 1}}} / std::sqrt(2.0 / 3 + 1e-5))},
+  };
+}
+
 std::vector<OpCase> index_cases() {
   const A table{{0, 1}, {10, 11}, {20, 21}, {30, 31}};  // row r holds (10r, 10r + 1)
   tg::Mask rows_mask{true, false};
@@ -223,6 +237,17 @@ std::vector<OpCase> index_cases() {
       {"masked_fill: -inf then softmax gives masked positions 0",
        [](const Ts& x) { return tg::softmax(tg::masked_fill(x[0], tg::Mask{{false, false, true}, {false, true, false}}, -inf), 1); },
        {A{{0, ln2, 7}, {ln3, 9, 0}}}, A{{1. / 3, 2. / 3, 0}, {0.75, 0, 0.25}}},
+      // A key-padding mask (2,1,1,4) over scores (2,2,2,4): each batch row's mask repeats over
+      // the middle axes. (xtensor's broadcasting where got this case wrong.)
+      {"masked_fill: a (2,1,1,4) mask over (2,2,2,4)",
+       [](const Ts& x) {
+         tg::Mask keys{true, false, true, true, false, true, false, false};
+         keys.reshape(tg::Shape{2, 1, 1, 4});
+         return tg::masked_fill(x[0], keys, -5.0);
+       },
+       {A(xt::zeros<double>({2, 2, 2, 4}))},
+       A{{{{-5, 0, -5, -5}, {-5, 0, -5, -5}}, {{-5, 0, -5, -5}, {-5, 0, -5, -5}}},
+         {{{0, -5, 0, 0}, {0, -5, 0, 0}}, {{0, -5, 0, 0}, {0, -5, 0, 0}}}}},
       {"dropout: identity when not training", [](const Ts& x) {
          std::mt19937_64 rng(1);
          return tg::dropout(x[0], 0.5, false, rng);
@@ -233,7 +258,7 @@ std::vector<OpCase> index_cases() {
 
 std::vector<OpCase> op_table() {
   std::vector<OpCase> table;
-  for (auto part : {elementwise_cases, linalg_cases, reduce_cases, softmax_cases, index_cases})
+  for (auto part : {elementwise_cases, linalg_cases, reduce_cases, softmax_cases, norm_cases, index_cases})
     for (auto& row : part()) table.push_back(std::move(row));
   return table;
 }
@@ -466,4 +491,23 @@ TEST_CASE("sink inputs: reshape and addmm take a temporary's buffer, never a hel
   for (const auto& node : tape.nodes())
     if (std::string(node->op) == "mul") CHECK(node->value == A(x * 2.0));
   CHECK(leaf.grad() == A(xt::ones<double>({4, 6}) * 2.0));
+}
+
+TEST_CASE("layer_norm: gradient matches central differences on uneven rows; bad shapes throw naming them") {
+  // Rows with different means and spreads, so that every term of the backward matters.
+  Td x(A(tg::test::random_array({4, 5}, 21, -2, 3)), true), w(tg::test::random_array({5}, 22, 0.5, 1.5), true),
+      bias(tg::test::random_array({5}, 23), true);
+  const auto report = tg::gradcheck([&] { return tg::layer_norm(x, w, bias, 1e-5); }, {x, w, bias});
+  CHECK_MESSAGE(report.ok, report.str());
+  CHECK(tg::test::error_of([&] { tg::layer_norm(x, Td(A{1, 1}), bias, 1e-5); }) ==
+        "layer_norm: x (4,5) with weight (2) and bias (5)");
+  // Each normalised row has mean 0 and biased variance 1 (up to eps).
+  const A y = tg::layer_norm(Td(x.value()), Td(A(xt::ones<double>({5}))), Td(A(xt::zeros<double>({5}))), 0.0).value();
+  for (std::size_t i = 0; i < 4; ++i) {
+    double m = 0, v = 0;
+    for (std::size_t k = 0; k < 5; ++k) m += y(i, k) / 5;
+    for (std::size_t k = 0; k < 5; ++k) v += (y(i, k) - m) * (y(i, k) - m) / 5;
+    CHECK(std::abs(m) < 1e-14);
+    CHECK(std::abs(v - 1) < 1e-14);
+  }
 }

@@ -1,5 +1,6 @@
 // Indexing, joining and masking: the ops that move values around without
 // arithmetic. Their backward routes each gradient back to where the value came from.
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/kernels.hpp"
@@ -16,6 +17,14 @@ void check_same_shapes(const char* op, const std::vector<Tensor<T>>& xs, std::si
     for (std::size_t a = 0; ok && a < x.dim(); ++a) ok = a == except_axis || x.shape()[a] == xs[0].shape()[a];
     if (!ok) throw Error(fmt::format("{}: {} and {} differ", op, shape_str(xs[0].shape()), shape_str(x.shape())));
   }
+}
+
+// mask as 1/0 values of T, broadcast to `shape` (already checked) by kernels.hpp's zip.
+template <class T>
+Array<T> spread_mask(const Mask& mask, const Shape& shape) {
+  Array<T> m = xt::empty<T>(mask.shape());
+  std::transform(mask.begin(), mask.end(), m.begin(), [](bool b) { return T(b); });
+  return zip(m, Array<T>(T(0)), shape, [](T v, T) { return v; });
 }
 }  // namespace
 
@@ -142,14 +151,20 @@ Tensor<T> where(const Mask& mask, const Tensor<T>& a, const Tensor<T>& b) {
 
 // masked_fill: result = mask ? value : x
 //   dx += grad ⊙ ¬mask
+// Not xt::where over the broadcast mask: xtensor 0.24.3 picks the wrong mask elements when
+// a mask (B,1,1,T) is broadcast against (B,h,T,T) (attention's key-padding mask; the op
+// table has the case). The mask is spread to x's shape by the loops of kernels.hpp instead.
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, T value) {
   const Shape xs = detail::to_shape(x.shape());
   if (!shapes_equal(detail::broadcast_shape("masked_fill", "with mask", xs, detail::to_shape(mask.shape())), xs))
     throw Error(fmt::format("masked_fill: mask {} does not fit {}", shape_str(mask.shape()), shape_str(x.shape())));
+  const Array<T> filled = spread_mask<T>(mask, xs);  // 1 where mask is true, else 0; x's shape
   return record<T>(
-      "masked_fill", xt::where(mask, value, x.value()), {x},
-      [mask](const BackwardContext<T>& c) { c.accumulate(0, Array<T>(xt::where(mask, T(0), c.grad()))); },
+      "masked_fill", zip_same(x.value(), filled, [value](T v, T f) { return f != T(0) ? value : v; }), {x},
+      [filled](const BackwardContext<T>& c) {
+        c.accumulate(0, zip_same(c.grad(), filled, [](T g, T f) { return f != T(0) ? T(0) : g; }));
+      },
       std::isfinite(value) ? OutputValues::finite : OutputValues::may_be_infinite);
 }
 
