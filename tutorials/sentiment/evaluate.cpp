@@ -20,7 +20,7 @@ int run_evaluate(const EvaluateArgs& args, int threads) {
   const Evaluation result = evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
                                                 256, pool.get());
   if (args.json) {
-    nlohmann::json out = metrics_json(result.metrics);
+    nlohmann::ordered_json out = metrics_json(result.metrics, loaded.info.labels);
     out["checkpoint"] = args.checkpoint;
     out["data"] = args.data;
     out["labels"] = loaded.info.labels;
