@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
+#include "autograd/random.hpp"
 
 namespace tg {
 
@@ -55,7 +56,7 @@ GradcheckReport gradcheck(const std::function<Tensor<double>()>& f, std::vector<
     r = xt::empty<double>(f().shape());
   }
   std::mt19937_64 rng(options.seed);
-  for (double& v : r) v = static_cast<double>(rng() >> 11) * 0x1.0p-52 - 1.0;
+  for (double& v : r) v = 2 * uniform01(rng) - 1;
 
   // Analytic: the tape's gradients of sum(f() * R).
   std::vector<Array<double>> analytic;

@@ -197,8 +197,11 @@ void Tape<T>::backward(const Tensor<T>& loss) {
     Node<T>& n = *nodes_[i];
     if (!n.backward || !n.has_grad) continue;
     const bool retain = retain_grads || trace;
+    std::vector<Array<T>> inputs_before;  // --trace: each input's gradient before this node adds to it
+    if (trace)
+      for (const auto& in : n.inputs) inputs_before.push_back(in->has_grad ? in->grad : Array<T>());
     n.backward(BackwardContext<T>{n, retain});
-    if (trace) trace_node(n);
+    if (trace) trace_node(n, inputs_before);
     if (!retain) n.grad = Array<T>();  // dead from here on: give the memory back now
     if (check_finite)
       for (std::size_t k = 0; k < n.inputs.size(); ++k)
@@ -209,14 +212,24 @@ void Tape<T>::backward(const Tensor<T>& loss) {
 }
 
 template <class T>
-void Tape<T>::trace_node(const Node<T>& n) const {
+void Tape<T>::trace_node(const Node<T>& n, const std::vector<Array<T>>& inputs_before) const {
   auto norm = [](const Array<T>& a) { return std::sqrt(static_cast<double>(sum_all<T>(a * a))); };
   const std::string op = n.name.empty() ? n.op : fmt::format("{} {}", n.op, n.name);
   *trace << fmt::format("backward #{:<3} {:<14} grad {} |g|={:.4g} ->", n.index, op,
                         shape_str(n.grad.shape()), norm(n.grad));
-  for (const auto& in : n.inputs)
-    if (in->requires_grad && in->has_grad)
-      *trace << fmt::format(" #{} |g|={:.4g}", in->index, norm(in->grad));
+  // What went along each edge is the input's gradient now minus before. An input this node
+  // uses twice (y * y) received both uses' shares at once: it is printed once, marked ×2.
+  for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+    const Node<T>& in = *n.inputs[k];
+    if (!in.requires_grad || !in.has_grad) continue;
+    std::size_t uses = 0, first = k;
+    for (std::size_t j = 0; j < n.inputs.size(); ++j)
+      if (n.inputs[j].get() == &in) first = std::min(first, j), ++uses;
+    if (first != k) continue;
+    const Array<T>& before = inputs_before[k];
+    const double handed = before.size() == 0 ? norm(in.grad) : norm(Array<T>(in.grad - before));
+    *trace << fmt::format(" #{} |g|={:.4g}{}", in.index, handed, uses > 1 ? fmt::format(" (×{})", uses) : "");
+  }
   *trace << '\n';
 }
 

@@ -28,7 +28,8 @@ class Tape {
   const std::vector<std::shared_ptr<Node<T>>>& nodes() const { return nodes_; }
   std::uint64_t id() const { return id_; }
 
-  // --trace: backward prints each node as it runs (op, upstream gradient, what it hands on).
+  // --trace: backward prints each node as it runs: its op, its upstream gradient, and what
+  // it hands each input along that edge (not the input's running total).
   std::ostream* trace = nullptr;
   // Anomaly mode: stop at the first op whose output or gradient is not finite.
   bool check_finite = false;
@@ -43,7 +44,7 @@ class Tape {
 
  private:
   void adopt(const std::shared_ptr<Node<T>>& node);
-  void trace_node(const Node<T>& node) const;
+  void trace_node(const Node<T>& node, const std::vector<Array<T>>& inputs_before) const;
   std::vector<std::shared_ptr<Node<T>>> nodes_;
   std::uint64_t id_;
 };

@@ -59,4 +59,15 @@ std::string format_metrics(const Metrics& m, const std::vector<std::string>& nam
   return out + "\n";
 }
 
+nlohmann::ordered_json metrics_json(const Metrics& m, const std::vector<std::string>& class_names) {
+  nlohmann::ordered_json per_class = nlohmann::ordered_json::object();
+  for (std::size_t c = 0; c < m.per_class.size(); ++c) {
+    const ClassMetrics& k = m.per_class[c];
+    const std::string name = c < class_names.size() ? class_names[c] : std::to_string(c);
+    per_class[name] = {{"precision", k.precision}, {"recall", k.recall}, {"f1", k.f1}, {"support", k.support}};
+  }
+  return {{"count", m.count}, {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"per_class", per_class},
+          {"confusion", m.confusion}};
+}
+
 }  // namespace tg

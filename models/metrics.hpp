@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace tg {
 
 struct ClassMetrics {
@@ -26,5 +28,10 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
 
 // A plain-text report: accuracy, macro-F1, a per-class table and the confusion matrix.
 std::string format_metrics(const Metrics& m, const std::vector<std::string>& class_names);
+
+// The one JSON form of Metrics, used by config.json ("best_valid", "extra.test") and by
+// `evaluate --json`: {"count", "accuracy", "macro_f1", "per_class": {label: {"precision",
+// "recall", "f1", "support"}} in class order, "confusion": [true][predicted]}.
+nlohmann::ordered_json metrics_json(const Metrics& m, const std::vector<std::string>& class_names);
 
 }  // namespace tg

@@ -51,17 +51,6 @@ ordered_json train_json(const TrainOptions& o) {
           {"seed", o.seed},       {"check_finite", o.check_finite}};
 }
 
-ordered_json metrics_json(const Metrics& m, const std::vector<std::string>& labels) {
-  ordered_json per_class = ordered_json::array();
-  for (std::size_t c = 0; c < m.per_class.size(); ++c) {
-    const ClassMetrics& k = m.per_class[c];
-    per_class.push_back({{"label", c < labels.size() ? labels[c] : std::to_string(c)}, {"precision", k.precision},
-                         {"recall", k.recall}, {"f1", k.f1}, {"support", k.support}});
-  }
-  return {{"count", m.count}, {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"per_class", per_class},
-          {"confusion", m.confusion}};
-}
-
 // Note [Checkpoints during training]: `sentiment train` saves a checkpoint at every new
 // best epoch, so an interrupted or killed run leaves its best complete epoch behind;
 // "status" tells a reader of config.json which kind of run it came from.
@@ -209,15 +198,21 @@ TrainOptions read_train(const Field& f) {
   return o;
 }
 
-Metrics read_metrics(const Field& f) {
+// metrics_json's form (models/metrics.hpp): per_class is an object keyed by label. Checkpoints
+// written before that held an array of {"label", …} in class order; both load.
+Metrics read_metrics(const Field& f, const std::vector<std::string>& labels) {
   Metrics m;
   m.count = f["count"].count();
   m.accuracy = f["accuracy"].number();
   m.macro_f1 = f["macro_f1"].number();
   const Field per_class = f["per_class"];
-  for (std::size_t c = 0; c < per_class.array().size(); ++c)
-    m.per_class.push_back({per_class[c]["precision"].number(), per_class[c]["recall"].number(),
-                           per_class[c]["f1"].number(), per_class[c]["support"].count()});
+  const auto read_class = [&](const Field& k) {
+    m.per_class.push_back({k["precision"].number(), k["recall"].number(), k["f1"].number(), k["support"].count()});
+  };
+  if (per_class.value.is_array())
+    for (std::size_t c = 0; c < per_class.array().size(); ++c) read_class(per_class[c]);
+  else
+    for (const std::string& label : labels) read_class(per_class[label.c_str()]);
   const Field confusion = f["confusion"];
   for (std::size_t r = 0; r < confusion.array().size(); ++r) {
     m.confusion.emplace_back();
@@ -466,7 +461,7 @@ SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::str
   info.recipe = root["recipe"].string();
   info.max_tokens = read_tokenizer(root["tokenizer"], info.min_count);
   info.history = read_history(root["history"]);
-  info.history.best_valid = read_metrics(root["best_valid"]);
+  info.history.best_valid = read_metrics(root["best_valid"], info.labels);
   if (config.contains("extra")) info.extra = config["extra"];
   return info;
 }

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "autograd/error.hpp"
+#include "autograd/random.hpp"
 
 namespace tg {
 namespace {
@@ -39,7 +40,7 @@ class Rng {
     return static_cast<std::size_t>(x % bound);
   }
   std::size_t between(std::size_t lo, std::size_t hi) { return lo + below(hi - lo + 1); }
-  double unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double unit() { return uniform01(engine_); }  // [0, 1)
   bool chance(double p) { return unit() < p; }
 
   template <class T, std::size_t N>

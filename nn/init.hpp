@@ -7,11 +7,9 @@
 #include <random>
 
 #include "autograd/array.hpp"
+#include "autograd/random.hpp"
 
 namespace tg {
-
-// Uniform in [0, 1) from the top 53 bits of one draw.
-inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 // Every element uniform in [−bound, bound): PyTorch's default for Linear (bound = 1/√fan_in)
 // and for LSTM (bound = 1/√H).

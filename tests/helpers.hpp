@@ -17,6 +17,7 @@
 
 #include "autograd/array.hpp"
 #include "autograd/error.hpp"
+#include "autograd/random.hpp"
 
 namespace tg::test {
 
@@ -25,7 +26,7 @@ template <class T = double>
 Array<T> random_array(const Shape& shape, std::uint64_t seed, double lo = -1, double hi = 1) {
   std::mt19937_64 rng(seed);
   Array<T> a = xt::empty<T>(shape);
-  for (T& v : a) v = static_cast<T>(lo + (hi - lo) * (static_cast<double>(rng() >> 11) * 0x1.0p-53));
+  for (T& v : a) v = static_cast<T>(lo + (hi - lo) * uniform01(rng));
   return a;
 }
 

@@ -121,6 +121,35 @@ TEST_CASE("sentiment checkpoint: a round trip predicts bit for bit the same and 
   CHECK(read_text(scratch.dir / "again" / "config.json") == read_text(scratch.dir / "ckpt" / "config.json"));
 }
 
+TEST_CASE("sentiment checkpoint: best_valid has metrics_json's one form, and the older per_class array still loads") {
+  const Trained& t = trained();
+  ScratchDir scratch{"sentiment-ckpt-metrics"};
+  tg::save_sentiment_checkpoint(scratch.dir / "ckpt", *t.model, t.vocab, t.info);
+  const fs::path config = scratch.dir / "ckpt" / "config.json";
+  json root = json::parse(read_text(config));
+  const json per_class = root["best_valid"]["per_class"];
+  REQUIRE(per_class.is_object());
+  CHECK(per_class.size() == 3);
+  CHECK(per_class["neutral"]["support"] == t.info.history.best_valid.per_class[1].support);
+  CHECK(json(tg::metrics_json(t.info.history.best_valid, {"negative", "neutral", "positive"})) == root["best_valid"]);
+  // What checkpoints held before: an array of {"label", …} in class order.
+  json old = json::array();
+  for (const std::string label : {"negative", "neutral", "positive"}) {
+    json k = per_class[label];
+    k["label"] = label;
+    old.push_back(k);
+  }
+  root["best_valid"]["per_class"] = old;
+  std::ofstream(config) << root.dump();
+  const tg::LoadedSentimentModel loaded = tg::load_sentiment_checkpoint(scratch.dir / "ckpt");
+  const tg::Metrics& m = loaded.info.history.best_valid;
+  REQUIRE(m.per_class.size() == 3);
+  for (std::size_t c = 0; c < 3; ++c) {
+    CHECK(m.per_class[c].f1 == t.info.history.best_valid.per_class[c].f1);
+    CHECK(m.per_class[c].support == t.info.history.best_valid.per_class[c].support);
+  }
+}
+
 TEST_CASE("sentiment checkpoint: saving over a checkpoint replaces it and leaves nothing beside it") {
   const Trained& t = trained();
   const Trained other(4);

@@ -239,6 +239,34 @@ TEST_CASE("Tape::trace: one line per backward node, in reverse creation order") 
   }
 }
 
+TEST_CASE("Tape::trace: each edge shows what the node hands that input, not the input's total") {
+  // x feeds two paths: sum(2x) hands it (2, 2), |·| = 2.828; sum(3x) hands it (3, 3),
+  // |·| = 4.243. Its total, (5, 5), |·| = 7.071, is what neither edge carries.
+  Td x(A{1, 2}, true, "x");
+  std::ostringstream out;
+  tg::Tape<double> tape;
+  tape.trace = &out;
+  tape.backward(tg::sum(x * 2.0) + tg::sum(x * 3.0));
+  const auto trace = lines(out.str());
+  std::vector<std::string> into_x;
+  for (const auto& line : trace)
+    if (contains(line, "mul_scalar")) into_x.push_back(line);
+  REQUIRE(into_x.size() == 2);
+  CAPTURE(out.str());
+  CHECK(contains(into_x[0], "|g|=4.243"));  // backward runs in reverse: the 3x path first
+  CHECK(contains(into_x[1], "|g|=2.828"));
+  CHECK_FALSE(contains(out.str(), "7.071"));
+  // An input used twice by one node gets both shares at once, marked as such: y * y hands
+  // y 2·y·grad = (2, 4), |·| = 4.472.
+  std::ostringstream twice;
+  Td y(A{1, 2}, true, "y");
+  tg::Tape<double> tape2;
+  tape2.trace = &twice;
+  tape2.backward(tg::sum(y * y));
+  CAPTURE(twice.str());
+  CHECK(contains(twice.str(), "|g|=4.472 (×2)"));
+}
+
 TEST_CASE("check_finite: stops at the first op with a non-finite value or gradient, naming it") {
   Td x(A{1, -1}, true);
   {

@@ -37,7 +37,8 @@ struct Cell {
 };
 
 // z = x_t W_ihᵀ + (b_ih + b_hh) + h_{t−1} W_hhᵀ  (1,4H): four blocks of H columns. The sum
-// is in tg::LSTM's order, so the two agree to the last bit.
+// has tg::LSTM's terms; the layer's gemms add them in another order, so the two agree to
+// rounding (1e-14), not bit for bit (step 3 checks it).
 Cell lstm_cell(const Weights& w, const Tensor& x, const Tensor& h_prev, const Tensor& c_prev, std::size_t t) {
   const Tensor z = tg::matmul(x, tg::transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh) +
                    tg::matmul(h_prev, tg::transpose(w.weight_hh));

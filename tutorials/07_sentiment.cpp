@@ -168,7 +168,9 @@ int main(int argc, char** argv) {
     fmt::print("  [{}] α per word (most: \"{}\"; the cue: {}):\n", b, tokens[b][top], cue);
     print_wrapped(words);
   }
-  fmt::print("  (untrained, α is close to uniform: 1/length. Training moves it onto the cue words.)\n"
+  fmt::print("  (untrained, α is close to uniform: 1/length. Training on these four tweets alone would not\n"
+             "   move it onto the cue words: it drifts onto each tweet's last tokens. Where a model trained\n"
+             "   on thousands of tweets puts α is for `sentiment predict` to show, not for this lesson.)\n"
              "  s {}\n", tg::summarize(pooled.pooled.value()));
   lesson.check("α sums to 1 over each tweet's real tokens", Array<double>(xt::sum(alpha, {1})),
                Array<double>(xt::ones<double>({B})), 1e-12);

@@ -5,6 +5,7 @@
 
 #include "autograd/kernels.hpp"
 #include "autograd/ops/detail.hpp"
+#include "autograd/random.hpp"
 
 namespace tg {
 
@@ -175,8 +176,7 @@ Tensor<T> dropout(const Tensor<T>& x, T p, bool training, std::mt19937_64& rng) 
   if (!(p >= T(0) && p < T(1))) throw Error(fmt::format("dropout: p = {} is not in [0,1)", p));
   if (!training || p == T(0)) return x;
   Array<T> scale = xt::empty<T>(x.shape());
-  // The top 53 bits of a draw as a uniform in [0,1): the same on every platform.
-  for (T& s : scale) s = (static_cast<double>(rng() >> 11) * 0x1.0p-53 < p) ? T(0) : T(1) / (T(1) - p);
+  for (T& s : scale) s = uniform01(rng) < p ? T(0) : T(1) / (T(1) - p);
   return record<T>("dropout", x.value() * scale, {x}, [scale](const BackwardContext<T>& c) {
     c.accumulate(0, c.grad() * scale);
   });

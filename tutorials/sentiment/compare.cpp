@@ -77,7 +77,7 @@ int run_compare(const CompareArgs& args) {
     const fs::path dir = fs::path(args.out) / pooling;
     nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
     if (!data.test.ids.empty())
-      extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics);
+      extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics, label_names());
     save_sentiment_checkpoint(dir, *best.model, data.vocab, checkpoint_info(best, args.recipe, extra));
     const std::string line = fmt::format("{}/ (the best {} model of seeds 1..{}: seed {})", dir.string(), pooling,
                                          seeds_done, best.recipe.train.seed);

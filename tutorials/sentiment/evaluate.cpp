@@ -21,7 +21,7 @@ int run_evaluate(const EvaluateArgs& args, int threads) {
   const Evaluation result = evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
                                                 256, pool.get());
   if (args.json) {
-    nlohmann::json out = metrics_json(result.metrics);
+    nlohmann::ordered_json out = metrics_json(result.metrics, loaded.info.labels);
     out["checkpoint"] = replace_invalid_utf8(args.checkpoint);  // JSON holds only UTF-8; Linux names may not be
     out["data"] = replace_invalid_utf8(args.data);
     out["labels"] = loaded.info.labels;

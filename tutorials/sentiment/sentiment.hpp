@@ -131,7 +131,6 @@ SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArg
 // on stderr when it comes from a run that was interrupted or never finished.
 LoadedSentimentModel load_model(const std::filesystem::path& dir);
 
-nlohmann::json metrics_json(const Metrics& m);
 std::vector<std::string> label_names();  // kSentimentLabels as strings
 
 // "attention pooling, E=100, H=128, 1 direction, 52,131 parameters" and the training settings.

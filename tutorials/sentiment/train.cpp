@@ -72,7 +72,7 @@ int run_train(const TrainArgs& args) {
     const Evaluation test = evaluate_classifier(*trained.model, data.test);
     fmt::print("\ntest split ({} tweets), best epoch's weights:\n{}", test.metrics.count,
                format_metrics(test.metrics, label_names()));
-    extra["test"] = metrics_json(test.metrics);
+    extra["test"] = metrics_json(test.metrics, label_names());
     extra["test"]["loss"] = test.loss;
   }
   save(trained);

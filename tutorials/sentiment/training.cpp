@@ -84,17 +84,6 @@ LoadedSentimentModel load_model(const fs::path& dir) {
   return loaded;
 }
 
-nlohmann::json metrics_json(const Metrics& m) {
-  nlohmann::json per_class = nlohmann::json::object();
-  for (std::size_t c = 0; c < m.per_class.size() && c < kSentimentLabels.size(); ++c)
-    per_class[std::string(kSentimentLabels[c])] = {{"precision", m.per_class[c].precision},
-                                                   {"recall", m.per_class[c].recall},
-                                                   {"f1", m.per_class[c].f1},
-                                                   {"support", m.per_class[c].support}};
-  return {{"count", m.count}, {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"per_class", per_class},
-          {"confusion", m.confusion}};
-}
-
 std::vector<std::string> label_names() { return {kSentimentLabels.begin(), kSentimentLabels.end()}; }
 
 std::string describe_model(const SentimentClassifier<float>& model) {
