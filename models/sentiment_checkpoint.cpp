@@ -211,7 +211,7 @@ Metrics read_metrics(const Field& f, const std::vector<std::string>& labels) {
   };
   if (per_class.value.is_array())
     for (std::size_t c = 0; c < per_class.array().size(); ++c) read_class(per_class[c]);
-  else
+  else if (!per_class.value.empty())  // empty: no epoch was scored yet
     for (const std::string& label : labels) read_class(per_class[label.c_str()]);
   const Field confusion = f["confusion"];
   for (std::size_t r = 0; r < confusion.array().size(); ++r) {

@@ -246,7 +246,9 @@ TEST_CASE("Tape::trace: each edge shows what the node hands that input, not the 
   std::ostringstream out;
   tg::Tape<double> tape;
   tape.trace = &out;
-  tape.backward(tg::sum(x * 2.0) + tg::sum(x * 3.0));
+  const Td twice_x = x * 2.0;  // separate statements: the order of a + b's operands is unspecified
+  const Td thrice_x = x * 3.0;
+  tape.backward(tg::sum(twice_x) + tg::sum(thrice_x));
   const auto trace = lines(out.str());
   std::vector<std::string> into_x;
   for (const auto& line : trace)
