@@ -17,6 +17,14 @@
 #include "nn/optim.hpp"
 
 namespace tg {
+
+int argmax_row(const Array<float>& x, std::size_t b) {
+  int best = 0;
+  for (std::size_t c = 1; c < x.shape()[1]; ++c)
+    if (x(b, c) > x(b, static_cast<std::size_t>(best))) best = static_cast<int>(c);
+  return best;
+}
+
 namespace {
 
 // glibc gives the top of the heap back to the OS after every large free by default.
@@ -37,13 +45,6 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 // so messages print every NaN as "nan", never "-nan".
 double unsigned_nan(double v) { return std::isnan(v) ? std::fabs(v) : v; }
 
-// The index of the largest value in row b of a (B,C) array; ties go to the lower class.
-int argmax_row(const Array<float>& x, std::size_t b) {
-  int best = 0;
-  for (std::size_t c = 1; c < x.shape()[1]; ++c)
-    if (x(b, c) > x(b, static_cast<std::size_t>(best))) best = static_cast<int>(c);
-  return best;
-}
 
 void check_options(const TrainOptions& o, const EncodedData& train, const EncodedData& valid) {
   const auto fail = [](const std::string& what) { throw Error("train_classifier: " + what); };

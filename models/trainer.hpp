@@ -106,6 +106,10 @@ struct Evaluation {
 Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data,
                                std::size_t batch_size = 256, WorkerPool* pool = nullptr);
 
+// The index of the largest value in row b of a (B,C) array of logits or probabilities: the
+// predicted class. Ties go to the lower class.
+int argmax_row(const Array<float>& x, std::size_t b);
+
 struct Prediction {
   std::vector<std::string> tokens;  // what the model read, as tokenize() gives it; "<unk>" for a text with no token
   std::vector<bool> known;          // per token: false where the vocabulary maps it to <unk>

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -135,7 +136,23 @@ Errors check_fixture(double tol) {
     std::string worst_name;
     for (auto& [name, p] : model.named_parameters()) {
       const std::string key = fmt::format("step{}.{}", step, name);
-      const double e = check_close<T>(key, p.value(), f.get<double>(key), tol);
+      double e = 0;
+      if (std::is_same_v<T, float> && name.find("in_proj_bias") != std::string::npos) {
+        // b_K's true gradient is 0 (a bias added to every key shifts every score of a query
+        // alike, and softmax ignores that), so its gradient is rounding noise, and Adam turns
+        // noise of either sign into steps of up to lr: in float its rows may move by up to
+        // lr per step in either direction. b_Q and b_V are checked at tol as the rest.
+        const Array<double> want = f.get<double>(key);
+        const Array<T> got = p.value();
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          const bool key_bias = i >= kWidth && i < 2 * kWidth;
+          const double d = std::abs(double(got(i)) - want(i));
+          CHECK_MESSAGE(d <= (key_bias ? 2 * step * 2e-3 : tol * std::max(1.0, std::abs(want(i)))), key << "[" << i << "]");
+          if (!key_bias) e = std::max(e, d);
+        }
+      } else {
+        e = check_close<T>(key, p.value(), f.get<double>(key), tol);
+      }
       if (e >= worst) std::tie(worst, worst_name) = std::pair(e, key);
       if (name.find("in_proj_bias") == std::string::npos) worst_but_bias = std::max(worst_but_bias, e);
     }

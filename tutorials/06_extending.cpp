@@ -199,20 +199,13 @@ class TweetModel : public tg::Module<float> {
   tg::Linear<float> classifier;
 };
 
-int argmax_row(const Array<float>& logits, std::size_t b) {
-  int best = 0;
-  for (std::size_t c = 1; c < logits.shape()[1]; ++c)
-    if (logits(b, c) > logits(b, std::size_t(best))) best = int(c);
-  return best;
-}
-
 template <class Model>
 double accuracy(const Model& model, const tg::EncodedData& data) {
   tg::NoGrad<float> no_grad;
   std::size_t correct = 0;
   for (const tg::Batch& batch : tg::Batcher(data.ids, data.labels, {256, false, 0, 0}).epoch(0)) {
     const Array<float> logits = model.forward(batch.ids, batch.mask).value();
-    for (std::size_t b = 0; b < batch.rows.size(); ++b) correct += argmax_row(logits, b) == batch.labels(b);
+    for (std::size_t b = 0; b < batch.rows.size(); ++b) correct += tg::argmax_row(logits, b) == batch.labels(b);
   }
   return double(correct) / double(data.ids.size());
 }
