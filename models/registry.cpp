@@ -97,9 +97,11 @@ double encoder_setting(const ClassifierConfig& config, std::string_view name) {
 }
 
 void check_encoder_settings(const EncoderEntry& entry, const ClassifierConfig& config) {
-  for (const auto& [name, value] : config.encoder_settings) {
+  for (const auto& setting : config.encoder_settings) {
+    const std::string& name = setting.first;  // clang < 16 cannot capture a structured binding
+    const double value = setting.second;
     const auto s = std::find_if(entry.settings.begin(), entry.settings.end(),
-                                [&](const EncoderSetting& s) { return s.name == name; });
+                                [&](const EncoderSetting& k) { return k.name == name; });
     if (s == entry.settings.end()) {
       std::vector<std::string> known;
       for (const EncoderSetting& k : entry.settings) known.push_back(k.name);

@@ -18,7 +18,7 @@ constexpr const char* kSource = "fuzz-weights.npz";
 // The model the seed corpus's weights.npz files were saved from (make_corpus.cpp).
 tg::SentimentClassifier<float>& tiny_model() {
   static tg::SentimentClassifier<float> model(
-      {.vocab_size = 6, .embedding_dim = 3, .hidden_size = 2, .pooling = tg::PoolingKind::attention, .seed = 1});
+      {.vocab_size = 6, .embedding_dim = 3, .hidden_size = 2, .pooling = "attention", .seed = 1});
   return model;
 }
 
