@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -51,6 +52,15 @@ struct EncoderSetting {
   bool integer = true;
 };
 
+// What the `default` recipe trains this encoder with in place of its own settings (the
+// LSTM's, models/trainer.cpp); an empty one keeps the recipe's. --lr and the other options
+// still override either.
+struct EncoderTraining {
+  std::optional<double> lr;
+  std::optional<double> warmup;  // fraction of all steps (TrainOptions::warmup)
+  std::optional<double> embedding_dropout, state_dropout;
+};
+
 struct EncoderEntry {
   std::string name;         // --encoder NAME, config.json's "model.encoder"
   std::string description;  // one line, for --help and the model description
@@ -71,6 +81,7 @@ struct EncoderEntry {
   // `recording` (training), every intermediate value and its gradient on the tape;
   // otherwise only the tensors alive at once. The embedding's share is counted apart.
   std::function<std::uint64_t(const ClassifierConfig&, std::size_t steps, bool recording)> activation_floats;
+  EncoderTraining default_training;  // optional: the `default` recipe's settings for it
 };
 
 struct PoolingEntry {

@@ -47,7 +47,7 @@ ordered_json model_json(const ClassifierConfig& c) {
 ordered_json train_json(const TrainOptions& o) {
   return {{"lr", o.lr},           {"batch_size", o.batch_size}, {"epochs", o.epochs},
           {"clip_norm", o.clip_norm}, {"weight_decay", o.weight_decay}, {"decoupled_decay", o.decoupled_decay},
-          {"schedule", o.schedule}, {"patience", o.patience}, {"pad_to", o.pad_to},
+          {"schedule", o.schedule}, {"warmup", o.warmup}, {"patience", o.patience}, {"pad_to", o.pad_to},
           {"seed", o.seed},       {"check_finite", o.check_finite}};
 }
 
@@ -191,6 +191,7 @@ TrainOptions read_train(const Field& f) {
   o.weight_decay = f["weight_decay"].in_range(0, INFINITY);
   o.decoupled_decay = f["decoupled_decay"].boolean();
   o.schedule = f["schedule"].string();
+  if (f.value.contains("warmup")) o.warmup = f["warmup"].in_range(0, 0.99);  // absent before warm-ups: none
   o.patience = f["patience"].count();
   o.pad_to = f["pad_to"].size_in(0, kMaxSequenceLength);
   o.seed = f["seed"].count();

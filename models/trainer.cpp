@@ -14,6 +14,7 @@
 #include "autograd/ops.hpp"
 #include "models/batch.hpp"
 #include "models/limits.hpp"
+#include "models/registry.hpp"
 #include "nn/optim.hpp"
 
 namespace tg {
@@ -57,14 +58,23 @@ void check_options(const TrainOptions& o, const EncodedData& train, const Encode
     fail(fmt::format("clip_norm = {} (expected >= 0; 0 disables clipping)", o.clip_norm));
   if (o.schedule != "constant" && o.schedule != "cosine")
     fail(fmt::format("unknown schedule \"{}\" (expected constant or cosine)", o.schedule));
+  if (!(o.warmup >= 0 && o.warmup < 1)) fail(fmt::format("warmup = {} (expected a fraction from 0 to below 1)", o.warmup));
 }
 
-// The learning rate of optimiser step `step` (0-based) out of `total`: constant, or
-// cosine annealing lr·½(1 + cos(π·step/total)), which starts at lr and nears 0.
+}  // namespace
+
+// The learning rate of optimiser step `step` (0-based) out of `total`. A warm-up over the
+// first W = round(warmup·total) steps ramps it linearly, lr·(step + 1)/W; then it is
+// constant, or cosine annealing over the remaining steps, lr·½(1 + cos(π·s/S)) with s
+// the steps since the warm-up and S = total − W, which starts at lr and nears 0.
 double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t total) {
+  const auto warm = std::size_t(std::llround(o.warmup * double(total)));
+  if (step < warm) return o.lr * double(step + 1) / double(warm);
   if (o.schedule == "constant") return o.lr;
-  return o.lr * 0.5 * (1 + std::cos(std::numbers::pi * double(step) / double(total)));
+  return o.lr * 0.5 * (1 + std::cos(std::numbers::pi * double(step - warm) / double(total - warm)));
 }
+
+namespace {
 
 std::vector<Array<float>> copy_values(const NamedTensors<float>& params) {
   std::vector<Array<float>> out;
@@ -161,8 +171,9 @@ Recipe canonical_recipe(const std::string& pooling, std::uint64_t seed) {
 // for longer, and a bidirectional LSTM gives attention context from both sides of each
 // token: attention pooling then scores ~0.80 on the validation split against the
 // canonical ~0.79 (mean of seeds 1-3), at about twice the cost per epoch.
-Recipe default_recipe(const std::string& pooling, std::uint64_t seed) {
+Recipe default_recipe(const std::string& pooling, std::uint64_t seed, const std::string& encoder) {
   Recipe r = canonical_recipe(pooling, seed);
+  r.model.encoder = encoder;
   r.name = "default";
   r.model.bidirectional = true;
   r.model.embedding_dropout = 0.3;
@@ -171,12 +182,22 @@ Recipe default_recipe(const std::string& pooling, std::uint64_t seed) {
   r.train.decoupled_decay = true;
   r.train.schedule = "cosine";
   r.train.epochs = 10;
+  const EncoderTraining& own = encoder_entry(encoder).default_training;
+  if (own.lr) r.train.lr = *own.lr;
+  if (own.warmup) r.train.warmup = *own.warmup;
+  if (own.embedding_dropout) r.model.embedding_dropout = *own.embedding_dropout;
+  if (own.state_dropout) r.model.state_dropout = *own.state_dropout;
   return r;
 }
 
-Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed) {
-  if (name == "canonical") return canonical_recipe(pooling, seed);
-  if (name == "default") return default_recipe(pooling, seed);
+Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed,
+                    const std::string& encoder) {
+  if (name == "canonical") {
+    Recipe r = canonical_recipe(pooling, seed);
+    r.model.encoder = encoder;
+    return r;
+  }
+  if (name == "default") return default_recipe(pooling, seed, encoder);
   throw Error(fmt::format("unknown recipe \"{}\" (expected canonical or default)", name));
 }
 

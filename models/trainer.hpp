@@ -32,6 +32,7 @@ struct TrainOptions {
   double weight_decay = 0;        // AdamW-style decoupled decay when decoupled_decay
   bool decoupled_decay = false;
   std::string schedule = "constant";  // "constant" | "cosine" (per batch, to 0 at the end)
+  double warmup = 0;              // the first fraction of all steps ramps the lr linearly up to it
   std::size_t patience = 0;       // stop after this many epochs without a better validation score; 0: never
   std::size_t pad_to = 0;         // 0: pad each batch to its longest sequence
   std::uint64_t seed = 1;         // shuffling (and, through ClassifierConfig, initialisation)
@@ -50,8 +51,14 @@ struct Recipe {
 Recipe canonical_recipe(const std::string& pooling, std::uint64_t seed);
 // The project's defaults, tuned on the validation split: the canonical model made
 // bidirectional, with dropout, AdamW, a cosine schedule and 10 epochs (see trainer.cpp).
-Recipe default_recipe(const std::string& pooling, std::uint64_t seed);
-Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed);  // "canonical" | "default"
+// For an encoder whose registry entry has its own `default_training` (the Transformer's
+// learning rate, warm-up and dropout), those replace the recipe's.
+Recipe default_recipe(const std::string& pooling, std::uint64_t seed, const std::string& encoder = "lstm");
+// "canonical" | "default", for `encoder` (model.encoder is set to it).
+Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed,
+                    const std::string& encoder = "lstm");
+// The learning rate of optimiser step `step` (0-based) out of `total` (see trainer.cpp).
+double scheduled_lr(const TrainOptions& options, std::size_t step, std::size_t total);
 
 struct EpochRecord {
   std::size_t epoch = 0;  // 1-based
