@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -53,12 +52,10 @@ struct EncoderSetting {
 };
 
 // What the `default` recipe trains this encoder with in place of its own settings (the
-// LSTM's, models/trainer.cpp); an empty one keeps the recipe's. --lr and the other options
-// still override either.
+// LSTM's, models/trainer.cpp); 0 keeps the recipe's. --lr and --warmup still override either.
 struct EncoderTraining {
-  std::optional<double> lr;
-  std::optional<double> warmup;  // fraction of all steps (TrainOptions::warmup)
-  std::optional<double> embedding_dropout, state_dropout;
+  double lr = 0;      // the peak learning rate
+  double warmup = 0;  // fraction of all steps that ramps up to it (TrainOptions::warmup)
 };
 
 struct EncoderEntry {
@@ -81,7 +78,7 @@ struct EncoderEntry {
   // `recording` (training), every intermediate value and its gradient on the tape;
   // otherwise only the tensors alive at once. The embedding's share is counted apart.
   std::function<std::uint64_t(const ClassifierConfig&, std::size_t steps, bool recording)> activation_floats;
-  EncoderTraining default_training;  // optional: the `default` recipe's settings for it
+  EncoderTraining default_training;  // the `default` recipe's settings for it; {}: the recipe's
 };
 
 struct PoolingEntry {

@@ -183,10 +183,8 @@ Recipe default_recipe(const std::string& pooling, std::uint64_t seed, const std:
   r.train.schedule = "cosine";
   r.train.epochs = 10;
   const EncoderTraining& own = encoder_entry(encoder).default_training;
-  if (own.lr) r.train.lr = *own.lr;
-  if (own.warmup) r.train.warmup = *own.warmup;
-  if (own.embedding_dropout) r.model.embedding_dropout = *own.embedding_dropout;
-  if (own.state_dropout) r.model.state_dropout = *own.state_dropout;
+  if (own.lr > 0) r.train.lr = own.lr;
+  if (own.warmup > 0) r.train.warmup = own.warmup;
   return r;
 }
 

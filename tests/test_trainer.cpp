@@ -120,8 +120,8 @@ TEST_CASE("recipes: canonical is the reference settings, default regularises it,
   // stays the reference settings for every encoder.
   const tg::Recipe t = tg::named_recipe("default", "attention", 7, "transformer");
   CHECK(t.model.encoder == "transformer");
-  CHECK(t.train.lr == tg::encoder_entry("transformer").default_training.lr.value());
-  CHECK(t.train.warmup == tg::encoder_entry("transformer").default_training.warmup.value());
+  CHECK(t.train.lr == tg::encoder_entry("transformer").default_training.lr);
+  CHECK(t.train.warmup == tg::encoder_entry("transformer").default_training.warmup);
   CHECK(t.train.warmup > 0);
   CHECK(t.train.schedule == "cosine");
   const tg::Recipe g = tg::named_recipe("default", "attention", 7, "gru");

@@ -38,6 +38,7 @@ EncoderEntry gru_encoder() {
           [](const ClassifierConfig& c, std::size_t steps, bool recording) {
             return std::uint64_t{steps} * (recording ? kRecordingPerH : kLivePerH) * c.hidden_size * directions(c);
           },
+      .default_training = {},
   };
 }
 

@@ -42,6 +42,7 @@ EncoderEntry lstm_encoder() {
           [](const ClassifierConfig& c, std::size_t steps, bool recording) {
             return std::uint64_t{steps} * (recording ? kRecordingPerH : kLivePerH) * c.hidden_size * directions(c);
           },
+      .default_training = {},
   };
 }
 

@@ -61,6 +61,7 @@ tg::EncoderEntry stacked_gru_encoder() {
           [](const tg::ClassifierConfig& c, std::size_t steps, bool recording) {
             return 2 * std::uint64_t{steps} * (recording ? 96 : 16) * c.hidden_size * directions(c);
           },
+      .default_training = {},
   };
 }
 
