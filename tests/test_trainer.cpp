@@ -1,4 +1,4 @@
-// Tests for models/trainer: a tiny LSTM learns generated tweets; training is bit-for-bit
+// Tests for models/training/trainer: a tiny LSTM learns generated tweets; training is bit-for-bit
 // reproducible from its seed and OpenBLAS thread count; the best validation epoch's weights are the ones kept;
 // the stop flag, patience and anomaly mode end training as documented; evaluation and
 // predictions have the documented shapes and attention weights.
@@ -12,9 +12,9 @@
 #include <numeric>
 #include <numbers>
 
-#include "models/registry.hpp"
-#include "models/synthetic_tweets.hpp"
-#include "models/trainer.hpp"
+#include "models/classifier/registry.hpp"
+#include "models/data/synthetic_tweets.hpp"
+#include "models/training/trainer.hpp"
 
 
 

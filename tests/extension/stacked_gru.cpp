@@ -12,7 +12,7 @@
 // has the GRU's packed-sequence semantics and exactly-zero states at padding, which is
 // what lets the second layer read the first's output as it stands.
 // Legend: B batch, T time, E embedding, H hidden, D = H or 2H.
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 #include "nn/gru.hpp"
 
 namespace {
@@ -56,7 +56,7 @@ tg::EncoderEntry stacked_gru_encoder() {
             const auto gru = [&](std::uint64_t in) { return directions(c) * (3 * H * in + 3 * H * H + 2 * 3 * H); };
             return gru(E) + gru(D);
           },
-      // Twice the GRU's bound (models/encoders/gru.cpp): two layers of the same size.
+      // Twice the GRU's bound (models/classifier/encoders/gru.cpp): two layers of the same size.
       .activation_floats =
           [](const tg::ClassifierConfig& c, std::size_t steps, bool recording) {
             return 2 * std::uint64_t{steps} * (recording ? 96 : 16) * c.hidden_size * directions(c);

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 #include "models/limits.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 #include "sentiment.hpp"
 
 extern "C" void openblas_set_num_threads(int);
@@ -121,7 +121,7 @@ CLI::Validator number_in(double low, double high) {
 }
 
 
-// The encoders and poolings on offer are the registries' (models/registry.hpp), read when
+// The encoders and poolings on offer are the registries' (models/classifier/registry.hpp), read when
 // the options are declared: a program's own entries, registered as it starts, are there too.
 CLI::Validator encoder_validator() { return CLI::IsMember(encoder_names()); }
 CLI::Validator pooling_validator() { return CLI::IsMember(pooling_names()); }

@@ -1,7 +1,7 @@
 // The CSV reader: an encoding check over the whole input (NUL bytes, UTF-8), then a
 // small record parser. Every scan moves forward only, so the work is linear in the
 // input whatever it holds (see Note [Linear parsing]).
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 #include "models/limits.hpp"
 

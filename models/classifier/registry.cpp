@@ -1,5 +1,5 @@
 // The encoder and pooling registries (see registry.hpp).
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@ namespace tg {
 
 #define TG_ENCODER(name) EncoderEntry name##_encoder();
 #define TG_POOLING(name) PoolingEntry name##_pooling();
-#include "models/entries.def"
+#include "models/classifier/entries.def"
 #undef TG_ENCODER
 #undef TG_POOLING
 
@@ -36,7 +36,7 @@ std::vector<EncoderEntry>& encoders() {
     std::vector<EncoderEntry> v;
 #define TG_ENCODER(name) add(v, name##_encoder(), "encoder");
 #define TG_POOLING(name)
-#include "models/entries.def"
+#include "models/classifier/entries.def"
 #undef TG_ENCODER
 #undef TG_POOLING
     return v;
@@ -49,7 +49,7 @@ std::vector<PoolingEntry>& poolings() {
     std::vector<PoolingEntry> v;
 #define TG_ENCODER(name)
 #define TG_POOLING(name) add(v, name##_pooling(), "pooling");
-#include "models/entries.def"
+#include "models/classifier/entries.def"
 #undef TG_ENCODER
 #undef TG_POOLING
     return v;

@@ -1,6 +1,6 @@
 // The "mean" pooling: the mean of the states over real positions (nn/pooling.hpp).
-// Registered by its line in models/entries.def.
-#include "models/registry.hpp"
+// Registered by its line in models/classifier/entries.def.
+#include "models/classifier/registry.hpp"
 
 namespace tg {
 

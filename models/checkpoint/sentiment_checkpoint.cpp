@@ -1,7 +1,7 @@
 // A sentiment checkpoint directory (see sentiment_checkpoint.hpp): config.json to and
 // from the structs, strict reading that names the file and field at fault, and the
 // write-beside-then-rename dance that replaces a checkpoint without ever losing it.
-#include "models/sentiment_checkpoint.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
@@ -18,10 +18,10 @@
 
 #include <fmt/format.h>
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 #include "models/limits.hpp"
 #include "nn/atomic_file.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/file_ownership.hpp"
 
@@ -137,7 +137,7 @@ struct Field {
   }
 };
 
-// The encoder and pooling by name (models/registry.hpp), and the encoder's own settings.
+// The encoder and pooling by name (models/classifier/registry.hpp), and the encoder's own settings.
 // A checkpoint from before the encoders were registered has no "encoder": its model is
 // the LSTM, the only encoder there was.
 void read_layers(const Field& f, ClassifierConfig& c) {
@@ -199,7 +199,7 @@ TrainOptions read_train(const Field& f) {
   return o;
 }
 
-// metrics_json's form (models/metrics.hpp): per_class is an object keyed by label. Checkpoints
+// metrics_json's form (models/training/metrics.hpp): per_class is an object keyed by label. Checkpoints
 // written before that held an array of {"label", …} in class order; both load.
 Metrics read_metrics(const Field& f, const std::vector<std::string>& labels) {
   Metrics m;

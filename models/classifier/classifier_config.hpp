@@ -1,5 +1,5 @@
 // The sentiment classifier's configuration: the sizes, the encoder and the pooling by
-// name (models/registry.hpp), and the encoder's own settings. A plain struct, so that
+// name (models/classifier/registry.hpp), and the encoder's own settings. A plain struct, so that
 // the registry, the resource limits and the checkpoint reader can use it without the
 // classifier (and the classifier can use them).
 // Legend: V vocabulary, E embedding, H hidden, C classes.

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/trainer.hpp"
+#include "models/training/trainer.hpp"
 
 namespace tg {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "models/text.hpp"
+#include "models/data/text.hpp"
 
 namespace tg {
 

@@ -24,7 +24,7 @@ namespace tg {
 // A neutral tweet's core is a question or an information request and it has no cue; it
 // may hold distractors, cue words outside a cue ("is there a delay on flight 1200?").
 // Every whitespace-separated word is exactly one token of the canonical tokenizer
-// (models/text.hpp), so the token counts below are what the model sees.
+// (models/data/text.hpp), so the token counts below are what the model sees.
 //
 // The knobs, and how they move difficulty:
 //  - early_cue_rate / late_cue_rate: where the cue sits among the clauses (first, last,

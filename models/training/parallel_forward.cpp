@@ -1,5 +1,5 @@
 // Evaluation forward with a batch's rows shared among threads (see parallel_forward.hpp).
-#include "models/parallel_forward.hpp"
+#include "models/training/parallel_forward.hpp"
 
 #include <algorithm>
 #include <chrono>

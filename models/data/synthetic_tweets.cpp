@@ -1,9 +1,9 @@
 // The synthetic airline-tweet generator and its CSV writer (models/ layer): word lists,
 // a platform-independent random source, and the assembly of a tweet from clauses around
 // one core clause. The knobs and the intended difficulty are in synthetic_tweets.hpp.
-#include "models/synthetic_tweets.hpp"
+#include "models/data/synthetic_tweets.hpp"
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 // The "attention" pooling: Hierarchical Attention Networks' (nn/pooling.hpp). Its module
-// is called "attention", as in PyTorch's model. Registered by its line in models/entries.def.
-#include "models/registry.hpp"
+// is called "attention", as in PyTorch's model. Registered by its line in models/classifier/entries.def.
+#include "models/classifier/registry.hpp"
 
 namespace tg {
 

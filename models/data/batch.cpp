@@ -1,5 +1,5 @@
 // Padding sequences into (B,T) arrays, and the per-epoch batch order.
-#include "models/batch.hpp"
+#include "models/data/batch.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -8,7 +8,7 @@
 #include <xtensor/xbuilder.hpp>
 
 #include "autograd/error.hpp"
-#include "models/dataset.hpp"
+#include "models/data/dataset.hpp"
 
 namespace tg {
 namespace {

@@ -1,7 +1,7 @@
 // Training and evaluating the sentiment classifier (see trainer.hpp): the recipes,
 // the epoch loop (Adam, clipping, schedule, best-epoch selection, early stopping,
 // interruption), evaluation on a split and per-tweet predictions.
-#include "models/trainer.hpp"
+#include "models/training/trainer.hpp"
 
 #include <malloc.h>
 
@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
-#include "models/batch.hpp"
+#include "models/data/batch.hpp"
 #include "models/limits.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 #include "nn/optim.hpp"
 
 namespace tg {

@@ -1,5 +1,5 @@
 // A chart's value axis (see chart_axis.hpp and Note [Bounded chart ticks]).
-#include "models/chart_axis.hpp"
+#include "models/training/chart_axis.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,11 +1,11 @@
 // The sentiment classifier (see classifier.hpp).
-#include "models/classifier.hpp"
+#include "models/classifier/classifier.hpp"
 
 #include <fmt/format.h>
 
 #include "autograd/tape.hpp"
 #include "models/limits.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 
 namespace tg {
 namespace {

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "models/classifier.hpp"
+#include "models/classifier/classifier.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 // The tokenizer (one forward scan over the bytes) and the vocabulary: building it
 // from training texts, encoding, and reading and writing vocab.txt.
-#include "models/text.hpp"
+#include "models/data/text.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "autograd/error.hpp"
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 namespace tg {
 namespace {

@@ -1,5 +1,5 @@
 // Labelled CSV in and out, the portable seeded shuffle, and the stratified split.
-#include "models/dataset.hpp"
+#include "models/data/dataset.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "autograd/error.hpp"
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 namespace tg {
 namespace {

@@ -1,8 +1,8 @@
 // The "transformer" encoder: learned positions + L pre-LN layers of PyTorch's
 // nn.TransformerEncoderLayer(norm_first=True, activation='relu') + a final LayerNorm
 // (nn/transformer.hpp, docs/transformer-encoder.md). Registered by its line in
-// models/entries.def. Its width d is the embedding size E.
-#include "models/registry.hpp"
+// models/classifier/entries.def. Its width d is the embedding size E.
+#include "models/classifier/registry.hpp"
 #include "nn/transformer.hpp"
 
 namespace tg {

@@ -1,6 +1,6 @@
 // The "lstm" encoder: PyTorch's nn.LSTM, one layer, one or two directions (nn/lstm.hpp).
-// Registered by its line in models/entries.def.
-#include "models/registry.hpp"
+// Registered by its line in models/classifier/entries.def.
+#include "models/classifier/registry.hpp"
 #include "nn/lstm.hpp"
 
 namespace tg {

@@ -1,6 +1,6 @@
 // The "gru" encoder: PyTorch's nn.GRU, one layer, one or two directions (nn/gru.hpp).
-// Registered by its line in models/entries.def.
-#include "models/registry.hpp"
+// Registered by its line in models/classifier/entries.def.
+#include "models/classifier/registry.hpp"
 #include "nn/gru.hpp"
 
 namespace tg {
@@ -13,7 +13,7 @@ std::unique_ptr<Encoder<T>> make_gru(const ClassifierConfig& c, std::mt19937_64&
 
 std::uint64_t directions(const ClassifierConfig& c) { return c.bidirectional ? 2 : 1; }
 
-// Floats per token and unit of H·directions, as the LSTM's (models/encoders/lstm.cpp): a
+// Floats per token and unit of H·directions, as the LSTM's (models/classifier/encoders/lstm.cpp): a
 // GRU step makes about as many (B,H)-sized values as an LSTM step (3 gates, but b and the
 // r ⊙ b_n product kept apart), so the LSTM's measured bounds are kept; tests/test_registry.cpp
 // checks that the training bound holds what the tape holds.

@@ -5,8 +5,8 @@
 // what the resource limits need — so the CLI, `compare`, checkpoints, the limits and the
 // report pick up a new layer without being edited (docs/extending.md).
 //
-// Registering: the library's own entries are one line each in models/entries.def, their
-// code in models/encoders/NAME.cpp and models/poolings/NAME.cpp. A program (a lesson, a
+// Registering: the library's own entries are one line each in models/classifier/entries.def, their
+// code in models/classifier/encoders/NAME.cpp and models/classifier/poolings/NAME.cpp. A program (a lesson, a
 // test) registers its own with one line in its own file:
 //     static const tg::EncoderRegistrar registered(my_encoder_entry());
 // Registration happens while the program starts; the registries are only read afterwards.
@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "models/classifier_config.hpp"
+#include "models/classifier/classifier_config.hpp"
 #include "nn/encoder.hpp"
 #include "nn/pooling.hpp"
 
@@ -52,7 +52,7 @@ struct EncoderSetting {
 };
 
 // What the `default` recipe trains this encoder with in place of its own settings (the
-// LSTM's, models/trainer.cpp); 0 keeps the recipe's. --lr and --warmup still override either.
+// LSTM's, models/training/trainer.cpp); 0 keeps the recipe's. --lr and --warmup still override either.
 struct EncoderTraining {
   double lr = 0;      // the peak learning rate
   double warmup = 0;  // fraction of all steps that ramps up to it (TrainOptions::warmup)

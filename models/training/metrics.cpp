@@ -1,5 +1,5 @@
 // Classification metrics (see metrics.hpp).
-#include "models/metrics.hpp"
+#include "models/training/metrics.hpp"
 
 #include <fmt/format.h>
 

@@ -1,13 +1,13 @@
 // The flagship model: Embedding(V, E) → encoder → pooling → Linear(D, C) over
 // {negative, neutral, positive}, the encoder (lstm, gru, …) and the pooling (last,
-// attention, mean, …) chosen by name from the registries (models/registry.hpp).
+// attention, mean, …) chosen by name from the registries (models/classifier/registry.hpp).
 // Its parameter names are the PyTorch state_dict names of the same model.
 // Legend: B batch, T time, V vocabulary, E embedding, D the encoder's output size, C classes.
 #pragma once
 #include <memory>
 #include <random>
 
-#include "models/classifier_config.hpp"
+#include "models/classifier/classifier_config.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
 #include "nn/encoder.hpp"

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "models/classifier.hpp"
-#include "models/dataset.hpp"
-#include "models/metrics.hpp"
-#include "models/parallel_forward.hpp"
-#include "models/text.hpp"
+#include "models/classifier/classifier.hpp"
+#include "models/data/dataset.hpp"
+#include "models/training/metrics.hpp"
+#include "models/training/parallel_forward.hpp"
+#include "models/data/text.hpp"
 
 namespace tg {
 

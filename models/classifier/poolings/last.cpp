@@ -1,6 +1,6 @@
 // The "last" pooling: the state at each sequence's last real token (nn/pooling.hpp).
-// Registered by its line in models/entries.def.
-#include "models/registry.hpp"
+// Registered by its line in models/classifier/entries.def.
+#include "models/classifier/registry.hpp"
 
 namespace tg {
 
