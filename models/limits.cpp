@@ -6,15 +6,15 @@
 #include <fmt/format.h>
 
 #include "autograd/error.hpp"
-#include "models/classifier_config.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/classifier_config.hpp"
+#include "models/classifier/registry.hpp"
 
 namespace tg {
 namespace {
 
 // Floats per token and unit of E that one forward pass holds for the embedded tokens:
 // recording, the embedding's output, its dropout and their gradients; not recording, the
-// live ones (measured with the LSTM's constants, models/encoders/lstm.cpp).
+// live ones (measured with the LSTM's constants, models/classifier/encoders/lstm.cpp).
 constexpr std::uint64_t kRecordingPerE = 8, kLivePerE = 4;
 
 void check_at_most(std::uint64_t value, std::uint64_t limit, std::string_view what) {

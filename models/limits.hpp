@@ -77,7 +77,7 @@ struct ClassifierConfig;
 
 // The classifier's exact parameter count (its named_parameters() sizes summed): the
 // embedding and the output layer, plus what the encoder's and the pooling's registry
-// entries say (models/registry.hpp). The widths must be within the limits
+// entries say (models/classifier/registry.hpp). The widths must be within the limits
 // (check_classifier_size checks them first).
 std::uint64_t classifier_parameter_count(const ClassifierConfig& config);
 

@@ -23,7 +23,7 @@
 
 #include "bad_corpus.hpp"
 #include "helpers.hpp"
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 namespace fs = std::filesystem;
 using tg::test::kBadCheckpointDir;

@@ -1,4 +1,4 @@
-// Tests for models/batch.hpp: shapes, padding, masks and lengths of a batch; epoch
+// Tests for models/data/batch.hpp: shapes, padding, masks and lengths of a batch; epoch
 // order (in order, or shuffled and reproducible); refusal of absurd sizes.
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "autograd/error.hpp"
-#include "models/batch.hpp"
+#include "models/data/batch.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The report chart's value axis (models/chart_axis.hpp): round limits and ticks for
+// The report chart's value axis (models/training/chart_axis.hpp): round limits and ticks for
 // ordinary curves, and a bounded answer for any values at all (Note [Bounded chart ticks]).
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <vector>
 
-#include "models/chart_axis.hpp"
+#include "models/training/chart_axis.hpp"
 
 namespace {
 

@@ -23,8 +23,8 @@
 #include <nlohmann/json.hpp>
 
 #include "helpers.hpp"
-#include "models/csv.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/data/csv.hpp"
+#include "models/data/synthetic_tweets.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

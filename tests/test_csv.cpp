@@ -1,4 +1,4 @@
-// Tests for models/csv.hpp: RFC 4180 quoting, line ends, the BOM, columns by name,
+// Tests for models/data/csv.hpp: RFC 4180 quoting, line ends, the BOM, columns by name,
 // and every error with its file:line message.
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "autograd/error.hpp"
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 
 namespace {
 

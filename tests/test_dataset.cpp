@@ -1,4 +1,4 @@
-// Tests for models/dataset.hpp: labelled CSV in and out, the malformed files of
+// Tests for models/data/dataset.hpp: labelled CSV in and out, the malformed files of
 // tests/data/bad/csv, the portable shuffle, the stratified split, and the shared train.csv.
 #include <doctest/doctest.h>
 
@@ -14,8 +14,8 @@
 
 #include "autograd/error.hpp"
 #include "bad_corpus.hpp"
-#include "models/csv.hpp"
-#include "models/dataset.hpp"
+#include "models/data/csv.hpp"
+#include "models/data/dataset.hpp"
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 
 #include "helpers.hpp"
-#include "models/csv.hpp"
-#include "models/sentiment_checkpoint.hpp"
+#include "models/data/csv.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
 #include "nn/atomic_file.hpp"
 #include "nn/file_ownership.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "autograd/autograd.hpp"
 #include "helpers.hpp"
-#include "models/classifier.hpp"
+#include "models/classifier/classifier.hpp"
 #include "nn/gru.hpp"
 #include "nn/npz.hpp"
 #include "nn/optim.hpp"

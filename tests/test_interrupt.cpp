@@ -7,7 +7,7 @@
 // Note [Deterministic kill tests]: a kill "at a random moment" of a save proves little if
 // the moments depend on this machine's speed (under AddressSanitizer every kill once landed
 // before the second save began). So the saving process reports each step of a save
-// (models/sentiment_checkpoint.hpp: SaveStep) on a pipe and stops itself (SIGSTOP) right
+// (models/checkpoint/sentiment_checkpoint.hpp: SaveStep) on a pipe and stops itself (SIGSTOP) right
 // there; the parent kills it at exactly the step it chose, or lets it go on (SIGCONT).
 // The `sentiment` program does the same when TG_TEST_SAVE_STEPS names the pipe's fd.
 // Random kills remain as an extra, with delays measured from the child's own reports and
@@ -33,9 +33,9 @@
 #include <nlohmann/json.hpp>
 
 #include "helpers.hpp"
-#include "models/csv.hpp"
-#include "models/sentiment_checkpoint.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/data/csv.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/data/synthetic_tweets.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

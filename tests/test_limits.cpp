@@ -7,10 +7,10 @@
 #include <xtensor/xbuilder.hpp>
 
 #include "autograd/tape.hpp"
-#include "models/batch.hpp"
-#include "models/classifier.hpp"
+#include "models/data/batch.hpp"
+#include "models/classifier/classifier.hpp"
 #include "models/limits.hpp"
-#include "models/trainer.hpp"
+#include "models/training/trainer.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "autograd/error.hpp"
-#include "models/metrics.hpp"
+#include "models/training/metrics.hpp"
 
 TEST_CASE("metrics: accuracy, per-class F1 and macro-F1 match a hand-worked example") {
   // truth     0 0 0 1 1 2

@@ -1,4 +1,4 @@
-// Tests of models/parallel_forward: the worker pool's fork–join contract, and that a batch
+// Tests of models/training/parallel_forward: the worker pool's fork–join contract, and that a batch
 // shared among threads gives the values of one forward over the whole batch.
 #include <doctest/doctest.h>
 
@@ -10,7 +10,7 @@
 
 #include "autograd/autograd.hpp"
 #include "helpers.hpp"
-#include "models/parallel_forward.hpp"
+#include "models/training/parallel_forward.hpp"
 
 namespace {
 

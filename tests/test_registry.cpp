@@ -1,4 +1,4 @@
-// The encoder and pooling registries (models/registry.hpp): unknown names get one line
+// The encoder and pooling registries (models/classifier/registry.hpp): unknown names get one line
 // listing the known ones; a config.json from before the registries loads as the LSTM;
 // every registered encoder × pooling builds by name, trains a step and round-trips a
 // checkpoint; each entry's parameter count is its layer's and its activation estimate
@@ -12,9 +12,9 @@
 
 #include "helpers.hpp"
 #include "models/limits.hpp"
-#include "models/registry.hpp"
-#include "models/sentiment_checkpoint.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/classifier/registry.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/data/synthetic_tweets.hpp"
 #include "nn/linear.hpp"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-// Tests for models/sentiment_checkpoint: a saved model loads back predicting bit for bit
+// Tests for models/checkpoint/sentiment_checkpoint: a saved model loads back predicting bit for bit
 // the same with the same config; saving replaces an earlier checkpoint but refuses to
 // replace anything else (more cases: test_file_ownership.cpp); every kind of damaged checkpoint is rejected naming its file.
 #include <doctest/doctest.h>
@@ -9,8 +9,8 @@
 #include <xtensor/xbuilder.hpp>
 
 #include "helpers.hpp"
-#include "models/sentiment_checkpoint.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/data/synthetic_tweets.hpp"
 #include "nn/npz.hpp"
 
 namespace fs = std::filesystem;

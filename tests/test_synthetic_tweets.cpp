@@ -1,6 +1,6 @@
-// Tests for models/synthetic_tweets.*: determinism, label shares, where the cues sit,
+// Tests for models/data/synthetic_tweets.*: determinism, label shares, where the cues sit,
 // negation, lengths, vocabulary size, option checks and the CSV writer. Tokens are
-// counted the way the canonical tokenizer does (models/text.hpp), re-stated here so
+// counted the way the canonical tokenizer does (models/data/text.hpp), re-stated here so
 // these tests do not depend on it.
 #include <doctest/doctest.h>
 
@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "autograd/error.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/data/synthetic_tweets.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Tests for models/text.hpp: the canonical tokenizer (against the shared fixture),
+// Tests for models/data/text.hpp: the canonical tokenizer (against the shared fixture),
 // vocabulary order, vocab.txt round trip and errors, and the fixture vocabulary.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "autograd/error.hpp"
-#include "models/csv.hpp"
-#include "models/dataset.hpp"
-#include "models/text.hpp"
+#include "models/data/csv.hpp"
+#include "models/data/dataset.hpp"
+#include "models/data/text.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Tests for models/trainer: a tiny LSTM learns generated tweets; training is bit-for-bit
+// Tests for models/training/trainer: a tiny LSTM learns generated tweets; training is bit-for-bit
 // reproducible from its seed and OpenBLAS thread count; the best validation epoch's weights are the ones kept;
 // the stop flag, patience and anomaly mode end training as documented; evaluation and
 // predictions have the documented shapes and attention weights.
@@ -12,8 +12,9 @@
 #include <numeric>
 #include <numbers>
 
-#include "models/synthetic_tweets.hpp"
-#include "models/trainer.hpp"
+#include "models/classifier/registry.hpp"
+#include "models/data/synthetic_tweets.hpp"
+#include "models/training/trainer.hpp"
 
 
 
@@ -110,7 +111,47 @@ TEST_CASE("recipes: canonical is the reference settings, default regularises it,
   CHECK(d.train.weight_decay == 0.01);
   CHECK(d.train.schedule == "cosine");
   CHECK(d.train.epochs == 10);
+  CHECK(d.train.warmup == 0);
+  CHECK(d.train.lr == 2e-3);
+  CHECK(d.model.encoder == "lstm");
   CHECK_THROWS_WITH_AS(tg::named_recipe("fancy", "attention", 1), doctest::Contains("\"fancy\""), tg::Error);
+  // An encoder's registry entry may bring its own settings into the default recipe (the
+  // Transformer: a lower peak learning rate reached by a warm-up); the canonical recipe
+  // stays the reference settings for every encoder.
+  const tg::Recipe t = tg::named_recipe("default", "attention", 7, "transformer");
+  CHECK(t.model.encoder == "transformer");
+  CHECK(t.train.lr == tg::encoder_entry("transformer").default_training.lr);
+  CHECK(t.train.warmup == tg::encoder_entry("transformer").default_training.warmup);
+  CHECK(t.train.warmup > 0);
+  CHECK(t.train.schedule == "cosine");
+  const tg::Recipe g = tg::named_recipe("default", "attention", 7, "gru");
+  CHECK(g.train.lr == d.train.lr);
+  CHECK(g.train.warmup == 0);
+  const tg::Recipe c = tg::named_recipe("canonical", "attention", 7, "transformer");
+  CHECK(c.model.encoder == "transformer");
+  CHECK(c.train.lr == 2e-3);
+  CHECK(c.train.warmup == 0);
+}
+
+TEST_CASE("trainer: the learning rate warms up linearly, then is constant or follows a cosine to 0") {
+  tg::TrainOptions o;
+  o.lr = 1.0;
+  o.warmup = 0.25;  // 100 steps: W = 25
+  CHECK(tg::scheduled_lr(o, 0, 100) == doctest::Approx(1.0 / 25));
+  CHECK(tg::scheduled_lr(o, 12, 100) == doctest::Approx(13.0 / 25));
+  CHECK(tg::scheduled_lr(o, 24, 100) == doctest::Approx(1.0));
+  CHECK(tg::scheduled_lr(o, 25, 100) == 1.0);
+  CHECK(tg::scheduled_lr(o, 99, 100) == 1.0);
+  o.schedule = "cosine";  // the cosine spans the 75 steps after the warm-up
+  CHECK(tg::scheduled_lr(o, 24, 100) == doctest::Approx(1.0));
+  CHECK(tg::scheduled_lr(o, 25, 100) == doctest::Approx(1.0));
+  CHECK(tg::scheduled_lr(o, 25 + 37, 100) == doctest::Approx(0.5 * (1 + std::cos(std::numbers::pi * 37 / 75))));
+  CHECK(tg::scheduled_lr(o, 99, 100) < 0.001);
+  o.warmup = 0;  // no warm-up: today's cosine over every step
+  CHECK(tg::scheduled_lr(o, 0, 100) == 1.0);
+  CHECK(tg::scheduled_lr(o, 50, 100) == doctest::Approx(0.5));
+  o.warmup = 0.001;  // rounds to no warm-up step at all
+  CHECK(tg::scheduled_lr(o, 0, 100) == 1.0);
 }
 
 TEST_CASE("trainer: a tiny LSTM learns generated tweets: training loss falls, validation beats the majority") {

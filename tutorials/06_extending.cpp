@@ -22,9 +22,9 @@
 
 #include "autograd/autograd.hpp"
 #include "lesson.hpp"
-#include "models/batch.hpp"
-#include "models/synthetic_tweets.hpp"
-#include "models/trainer.hpp"
+#include "models/data/batch.hpp"
+#include "models/data/synthetic_tweets.hpp"
+#include "models/training/trainer.hpp"
 #include "nn/embedding.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
@@ -160,7 +160,7 @@ using Tensor = tg::Tensor<double>;
 // Here the pieces go into a small model of our own, to show the whole training loop:
 // Embedding(V,E) → Recurrent (B,T,H) → pooling (B,H) → Linear(H,C). The library's
 // SentimentClassifier takes its encoder and pooling by name from a registry instead
-// (models/registry.hpp): an Encoder<T> or Pooling<T> like these, registered with one line
+// (models/classifier/registry.hpp): an Encoder<T> or Pooling<T> like these, registered with one line
 // (`static const tg::EncoderRegistrar r(entry);`), is then trained, saved and loaded by
 // name — see docs/extending.md and tests/test_registry.cpp. (The library's own GRU,
 // nn/gru.hpp, is this one grown up: two directions and the packed schedule.)

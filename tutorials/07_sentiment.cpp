@@ -1,7 +1,7 @@
 // Lesson 7 — the sentiment flagship, piece by piece.
 // Walks four built-in tweets through the whole model in order: tokenize → vocabulary →
 // padded batch with mask → embedding → LSTM states → attention α → logits → loss → one
-// training step, calling each layer of a SentimentClassifier (models/classifier.hpp) by
+// training step, calling each layer of a SentimentClassifier (models/classifier/classifier.hpp) by
 // hand. Prints shapes and values at every step and α per word, checks the invariants
 // (padding embeds to 0 and gets exactly 0 state, α and gradient; α sums to 1 over the real
 // tokens; the pieces make the same logits as model.forward; the loss falls on the batch),
@@ -17,12 +17,12 @@
 
 #include "autograd/autograd.hpp"
 #include "lesson.hpp"
-#include "models/batch.hpp"
-#include "models/classifier.hpp"
-#include "models/dataset.hpp"
+#include "models/data/batch.hpp"
+#include "models/classifier/classifier.hpp"
+#include "models/data/dataset.hpp"
 #include "nn/lstm.hpp"
-#include "models/synthetic_tweets.hpp"
-#include "models/text.hpp"
+#include "models/data/synthetic_tweets.hpp"
+#include "models/data/text.hpp"
 #include "nn/optim.hpp"
 
 using tg::Array;
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   tg::Lesson lesson("Lesson 7: the sentiment flagship, piece by piece");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
-  // Step 1: the data. models/synthetic_tweets.hpp generates airline tweets with known labels.
+  // Step 1: the data. models/data/synthetic_tweets.hpp generates airline tweets with known labels.
   lesson.step("four built-in tweets");
   const std::vector<tg::SyntheticTweet> tweets = four_tweets();
   std::vector<std::string_view> texts;
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
 
   // Step 6: h_t = LSTM(x_t, h_{t−1}) along T; at padding the state is carried and the output is 0.
   lesson.step("LSTM: x (B,T,E) → states (B,T,H)");
-  // The model holds its encoder by the Encoder interface (models/registry.hpp); this one is the LSTM.
+  // The model holds its encoder by the Encoder interface (models/classifier/registry.hpp); this one is the LSTM.
   const auto& lstm_layer = dynamic_cast<const tg::LSTM<double>&>(*model.encoder);
   const tg::LSTMOutput<double> lstm = lstm_layer.forward(x, batch.mask);
   fmt::print("  states {}\n  |h_t| of tweet 0, per token:\n", tg::summarize(lstm.states.value()));

@@ -37,11 +37,11 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/autograd.hpp"
-#include "models/batch.hpp"
-#include "models/dataset.hpp"
-#include "models/parallel_forward.hpp"
-#include "models/synthetic_tweets.hpp"
-#include "models/trainer.hpp"
+#include "models/data/batch.hpp"
+#include "models/data/dataset.hpp"
+#include "models/training/parallel_forward.hpp"
+#include "models/data/synthetic_tweets.hpp"
+#include "models/training/trainer.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 

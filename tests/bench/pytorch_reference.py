@@ -12,7 +12,7 @@ python3-torch (run it with /usr/bin/python3; a pyenv python3 on PATH has no torc
       [--latency-tweets N]
   /usr/bin/python3 tests/bench/pytorch_reference.py --self-test   # tokenizer + vocabulary vs the fixtures
 
-The text pipeline is tapegrad's (models/text.cpp): a URL (http:// or https://, any case,
+The text pipeline is tapegrad's (models/data/text.cpp): a URL (http:// or https://, any case,
 up to the next ASCII whitespace) is <url>; otherwise a token is a maximal run of
 [A-Za-z0-9'] lowercased, every other byte (non-ASCII ones too) separating tokens; at
 most 48 tokens; the vocabulary is the training split's tokens seen at least twice, by
@@ -44,7 +44,7 @@ class BenchError(Exception):
     pass
 
 
-# ---- the text pipeline (models/text.cpp) ---------------------------------------------
+# ---- the text pipeline (models/data/text.cpp) ---------------------------------------------
 
 # At each position: a URL if one starts here, else a run of token bytes that stops where
 # a URL starts ("seehttp://x" -> see <url>); any other byte is skipped.

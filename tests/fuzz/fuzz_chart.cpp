@@ -1,4 +1,4 @@
-// Fuzzes the report chart's value axis (models/chart_axis.hpp): the input's bytes,
+// Fuzzes the report chart's value axis (models/training/chart_axis.hpp): the input's bytes,
 // 8 at a time, are the plotted values (any double: NaN, infinities, 1e308, denormals).
 // chart_axis never throws; it must end (a hang is a finding: the old tick loop ran
 // forever on 1e20) with the invariants of Note [Bounded chart ticks]: finite limits in
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "models/chart_axis.hpp"
+#include "models/training/chart_axis.hpp"
 
 using tg::fuzz::require;
 

@@ -1,10 +1,10 @@
-// Fuzzes the checkpoint config loader (models/sentiment_checkpoint
+// Fuzzes the checkpoint config loader (models/checkpoint/sentiment_checkpoint
 // parse_sentiment_config, behind load_sentiment_checkpoint): any bytes either give a
 // checkpoint description within its documented bounds or are refused naming the
 // file. A small enough model is then built from it, as loading would.
 #include "fuzz_common.hpp"
 #include "models/limits.hpp"
-#include "models/sentiment_checkpoint.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
-// Fuzzes the CSV reader (models/csv parse_csv) and the labelled-tweet loader on top
-// of it (models/dataset parse_labelled_csv): any bytes either parse into a table of
+// Fuzzes the CSV reader (models/data/csv parse_csv) and the labelled-tweet loader on top
+// of it (models/data/dataset parse_labelled_csv): any bytes either parse into a table of
 // equal-width rows in line order, or are refused naming the file.
 #include "fuzz_common.hpp"
-#include "models/csv.hpp"
-#include "models/dataset.hpp"
+#include "models/data/csv.hpp"
+#include "models/data/dataset.hpp"
 
 namespace {
 

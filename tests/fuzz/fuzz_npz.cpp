@@ -4,7 +4,7 @@
 // load_sentiment_checkpoint does with weights.npz. Either the bytes load, or they
 // are refused naming the file.
 #include "fuzz_common.hpp"
-#include "models/classifier.hpp"
+#include "models/classifier/classifier.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/npz.hpp"
 

@@ -1,4 +1,4 @@
-// Fuzzes the tokenizer (models/text tokenize) and the vocabulary built from and
+// Fuzzes the tokenizer (models/data/text tokenize) and the vocabulary built from and
 // encoding the same text. The first byte is max_tokens (0 must be refused), the rest
 // the text; each of its lines is one training text for Vocabulary::build.
 #include <algorithm>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "models/text.hpp"
+#include "models/data/text.hpp"
 
 namespace {
 

@@ -1,10 +1,10 @@
-// Fuzzes the vocabulary loader (models/text Vocabulary::parse, behind
+// Fuzzes the vocabulary loader (models/data/text Vocabulary::parse, behind
 // Vocabulary::load): any bytes either give a vocabulary whose ids and tokens map to
 // each other and which survives its own vocab.txt format, or are refused naming the file.
 #include <string>
 
 #include "fuzz_common.hpp"
-#include "models/text.hpp"
+#include "models/data/text.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 // the check only refuses: whatever the bounded read accepts, the unbounded read
 // (read_npz_bytes without limits) reads equal, each member within its limit.
 #include "fuzz_common.hpp"
-#include "models/classifier.hpp"
+#include "models/classifier/classifier.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/npz.hpp"
 

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "models/dataset.hpp"
-#include "models/sentiment_checkpoint.hpp"
-#include "models/synthetic_tweets.hpp"
+#include "models/data/dataset.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/data/synthetic_tweets.hpp"
 #include "nn/npz.hpp"
 
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "models/synthetic_tweets.hpp"
+#include "models/data/synthetic_tweets.hpp"
 #include "nn/file_ownership.hpp"
 #include "sentiment.hpp"
 

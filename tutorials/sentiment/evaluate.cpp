@@ -2,7 +2,7 @@
 // precision/recall/F1, macro-F1 and the confusion matrix, as text or one JSON object.
 #include <fmt/format.h>
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 #include "sentiment.hpp"
 
 namespace tg::cli {

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 #include "models/limits.hpp"
-#include "models/registry.hpp"
+#include "models/classifier/registry.hpp"
 #include "sentiment.hpp"
 
 extern "C" void openblas_set_num_threads(int);
@@ -121,7 +121,7 @@ CLI::Validator number_in(double low, double high) {
 }
 
 
-// The encoders and poolings on offer are the registries' (models/registry.hpp), read when
+// The encoders and poolings on offer are the registries' (models/classifier/registry.hpp), read when
 // the options are declared: a program's own entries, registered as it starts, are there too.
 CLI::Validator encoder_validator() { return CLI::IsMember(encoder_names()); }
 CLI::Validator pooling_validator() { return CLI::IsMember(pooling_names()); }
@@ -151,6 +151,8 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
   cmd.add_option("--clip", args.clip, "max gradient L2 norm (0: no clipping)")->check(number_in(0, INFINITY));
   cmd.add_option("--schedule", args.schedule, "learning-rate schedule: constant or cosine")
       ->check(CLI::IsMember({"constant", "cosine"}));
+  cmd.add_option("--warmup", args.warmup, "the first fraction of all steps ramps the learning rate up linearly")
+      ->check(number_in(0, 0.9));
   cmd.add_option("--weight-decay", args.weight_decay, "L2 weight decay")->check(number_in(0, INFINITY));
   cmd.add_flag("--decoupled-decay", args.decoupled_decay, "AdamW-style decoupled weight decay");
   cmd.add_option("--patience", args.patience, "stop after this many epochs without a better validation score")
@@ -194,8 +196,7 @@ void check_batch_fits(const Recipe& r, const RecipeArgs& args) {
 
 Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std::string& pooling,
                    std::uint64_t seed) {
-  Recipe r = named_recipe(args.recipe, pooling, seed);
-  r.model.encoder = encoder;
+  Recipe r = named_recipe(args.recipe, pooling, seed, encoder);
   for (const std::string& setting : args.encoder_settings) {
     const std::size_t eq = setting.find('=');
     std::size_t used = 0;
@@ -221,6 +222,7 @@ Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std
   apply(r.train.batch_size, args.batch_size);
   apply(r.train.clip_norm, args.clip);
   apply(r.train.schedule, args.schedule);
+  apply(r.train.warmup, args.warmup);
   apply(r.train.weight_decay, args.weight_decay);
   apply(r.train.patience, args.patience);
   apply(r.train.pad_to, args.pad_to);

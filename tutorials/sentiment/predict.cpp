@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "models/csv.hpp"
+#include "models/data/csv.hpp"
 #include "models/limits.hpp"
 #include "sentiment.hpp"
 

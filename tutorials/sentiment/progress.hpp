@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "models/trainer.hpp"
+#include "models/training/trainer.hpp"
 
 namespace tg::cli {
 

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "models/chart_axis.hpp"
+#include "models/training/chart_axis.hpp"
 #include "report.hpp"
 
 namespace tg::cli {
@@ -16,7 +16,7 @@ constexpr double kLeft = 56, kRight = kWidth - 16, kTop = 56, kBottom = kHeight 
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
 struct Scale {
-  ChartAxis axis;  // the value axis: limits, ticks and labels (models/chart_axis.hpp)
+  ChartAxis axis;  // the value axis: limits, ticks and labels (models/training/chart_axis.hpp)
   std::size_t epochs;
   double x(std::size_t epoch) const {  // epoch is 1-based
     return epochs <= 1 ? (kLeft + kRight) / 2 : kLeft + (kRight - kLeft) * double(epoch - 1) / double(epochs - 1);

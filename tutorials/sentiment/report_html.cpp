@@ -139,7 +139,8 @@ std::string settings_html(const ReportData& r) {
          row("dropout (embedding / state)", fmt::format("{} / {}", m.embedding_dropout, m.state_dropout)) +
          row("recipe", r.info.recipe) + row("learning rate", fmt::format("{}", t.lr)) +
          row("batch size", std::to_string(t.batch_size)) + row("epochs", std::to_string(t.epochs)) +
-         row("gradient clipping", fmt::format("{}", t.clip_norm)) + row("schedule", t.schedule) +
+         row("gradient clipping", fmt::format("{}", t.clip_norm)) +
+         row("schedule", t.warmup > 0 ? fmt::format("{} after a {:g} warm-up", t.schedule, t.warmup) : t.schedule) +
          row("weight decay", fmt::format("{}{}", t.weight_decay, t.decoupled_decay ? " (decoupled)" : "")) +
          row("seed", std::to_string(t.seed)) + row("max tokens", std::to_string(r.info.max_tokens)) +
          row("vocabulary min count", std::to_string(r.info.min_count));

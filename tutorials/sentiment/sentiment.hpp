@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/error.hpp"
-#include "models/registry.hpp"
-#include "models/sentiment_checkpoint.hpp"
-#include "models/trainer.hpp"
+#include "models/classifier/registry.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/training/trainer.hpp"
 
 namespace tg::cli {
 
@@ -81,14 +81,14 @@ DataSplits load_splits(const DataArgs& args);  // throws UsageError for a wrong 
 struct RecipeArgs {
   std::string recipe = "default";
   std::optional<std::size_t> epochs, batch_size, hidden, embedding, patience, pad_to;
-  std::optional<double> lr, clip, embedding_dropout, state_dropout, weight_decay;
+  std::optional<double> lr, clip, embedding_dropout, state_dropout, weight_decay, warmup;
   std::optional<std::string> schedule;
   bool bidirectional = false, decoupled_decay = false, check_finite = false;
   std::size_t min_count = 2, max_tokens = kMaxTokens;
   std::vector<std::string> encoder_settings;  // --encoder-setting NAME=VALUE
 };
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args);
-// The recipe for one encoder and pooling (registered names, models/registry.hpp).
+// The recipe for one encoder and pooling (registered names, models/classifier/registry.hpp).
 Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std::string& pooling,
                    std::uint64_t seed);
 // Accept the registered names; their help lists them from the registries.

@@ -97,9 +97,9 @@ std::string describe_model(const SentimentClassifier<float>& model) {
 
 std::string describe_training(const Recipe& r) {
   const TrainOptions& t = r.train;
-  return fmt::format("recipe {}: {} lr {}, batch {}, {} epochs, clip {}, {} schedule, weight decay {}{}, seed {}",
+  return fmt::format("recipe {}: {} lr {}, batch {}, {} epochs, clip {}, {} schedule{}, weight decay {}{}, seed {}",
                      r.name, t.decoupled_decay ? "AdamW" : "Adam", t.lr, t.batch_size, t.epochs, t.clip_norm,
-                     t.schedule, t.weight_decay,
+                     t.schedule, t.warmup > 0 ? fmt::format(" after a {:g} warm-up", t.warmup) : "", t.weight_decay,
                      t.patience ? fmt::format(", patience {}", t.patience) : "", t.seed);
 }
 
