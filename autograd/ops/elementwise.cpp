@@ -58,15 +58,17 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 // div: result = a / b
-//   da += grad / b    db += −grad ⊙ a / b² = −(grad / b) ⊙ result
+//   da += grad / b    db += −grad ⊙ a / b² = −grad ⊙ result / b
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("div", "/", a, b);
   Array<T> result = fast::zip(a.value(), b.value(), shape, std::divides<T>());
   return record<T>("div", std::move(result), {a, b}, [](const BackwardContext<T>& c) {
-    Array<T> grad_over_b = fast::each(fast::take_grad(c), c.input(1), [](T g, T b) { return g / b; });
-    if (c.needs_grad(1)) c.accumulate_sum_to(1, fast::each(grad_over_b, c.result(), [](T q, T r) { return -q * r; }));
-    c.accumulate_sum_to(0, std::move(grad_over_b));
+    if (c.needs_grad(0)) c.accumulate_sum_to(0, fast::each(c.grad(), c.input(1), [](T g, T b) { return g / b; }));
+    if (c.needs_grad(1)) {
+      Array<T> minus_grad_result = fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return -g * r; });
+      c.accumulate_sum_to(1, fast::each(std::move(minus_grad_result), c.input(1), [](T q, T b) { return q / b; }));
+    }
   });
 }
 
@@ -107,12 +109,12 @@ Tensor<T> rsub_scalar(T s, const Tensor<T>& x) {
 }
 
 // rdiv_scalar: result = s / x
-//   dx += −grad ⊙ s / x² = −(grad / x) ⊙ result
+//   dx += −grad ⊙ s / x² = −grad ⊙ result / x
 template <class T>
 Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
   return record<T>("rdiv_scalar", s / x.value(), {x}, [](const BackwardContext<T>& c) {
-    Array<T> grad_over_x = fast::each(fast::take_grad(c), c.input(0), [](T g, T x) { return g / x; });
-    c.accumulate(0, fast::each(std::move(grad_over_x), c.result(), [](T q, T r) { return -q * r; }));
+    Array<T> minus_grad_result = fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return -g * r; });
+    c.accumulate(0, fast::each(std::move(minus_grad_result), c.input(0), [](T q, T x) { return q / x; }));
   });
 }
 
