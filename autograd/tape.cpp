@@ -1,7 +1,7 @@
 // Tensor handles, the tape and record(): the whole of the engine that is not an op.
 #include "autograd/tape.hpp"
 
-#include "autograd/kernels.hpp"
+#include "autograd/fast/kernels.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -23,7 +23,7 @@ Array<T> sum_to(Array<T> g, const Shape& shape) {
   if (shapes_equal(g.shape(), shape)) return g;
   const std::size_t lead = g.dimension() - shape.size();
   for (std::size_t a = 0; a < g.dimension(); ++a)
-    if (a < lead || (shape[a - lead] == 1 && g.shape()[a] != 1)) g = sum_axis(g, a, true);
+    if (a < lead || (shape[a - lead] == 1 && g.shape()[a] != 1)) g = fast::sum_axis(g, a, true);
   g.reshape(shape);
   return g;
 }
@@ -85,29 +85,15 @@ T Tensor<T>::item() const {
 // ---- BackwardContext -------------------------------------------------------
 
 template <class T>
-const Array<T>& BackwardContext<T>::grad() const { return node.grad; }
+const Array<T>& BackwardContext<T>::grad() const { return node_.grad; }
 template <class T>
-Array<T> BackwardContext<T>::take_grad() const {
-  if (retain_grad) return node.grad;
-  return std::move(const_cast<Node<T>&>(node).grad);  // the tape owns the node; its gradient is dead after this op
-}
+const Array<T>& BackwardContext<T>::result() const { return node_.value; }
 template <class T>
-const Array<T>& BackwardContext<T>::result() const { return node.value; }
+const Array<T>& BackwardContext<T>::input(std::size_t i) const { return node_.inputs[i]->value; }
 template <class T>
-const Array<T>& BackwardContext<T>::input(std::size_t i) const { return node.inputs[i]->value; }
+bool BackwardContext<T>::needs_grad(std::size_t i) const { return node_.inputs[i]->requires_grad; }
 template <class T>
-bool BackwardContext<T>::needs_grad(std::size_t i) const { return node.inputs[i]->requires_grad; }
-template <class T>
-Array<T>& BackwardContext<T>::gradient_buffer(std::size_t i) const {
-  return Tensor<T>(node.inputs[i]).mutable_grad();
-}
-template <class T>
-Array<T>& BackwardContext<T>::gradient_target(std::size_t i, bool& fresh) const {
-  Node<T>& in = *node.inputs[i];
-  fresh = !in.has_grad;
-  in.has_grad = true;
-  return fresh ? grad_buffer_of_value_shape(in) : in.grad;
-}
+void BackwardContext<T>::add_into(Array<T>& acc, const Array<T>& g) { fast::add_into(acc, g); }
 
 // ---- Tape ------------------------------------------------------------------
 
@@ -213,7 +199,7 @@ void Tape<T>::backward(const Tensor<T>& loss) {
 
 template <class T>
 void Tape<T>::trace_node(const Node<T>& n, const std::vector<Array<T>>& inputs_before) const {
-  auto norm = [](const Array<T>& a) { return std::sqrt(static_cast<double>(sum_all<T>(a * a))); };
+  auto norm = [](const Array<T>& a) { return std::sqrt(static_cast<double>(fast::sum_all<T>(a * a))); };
   const std::string op = n.name.empty() ? n.op : fmt::format("{} {}", n.op, n.name);
   *trace << fmt::format("backward #{:<3} {:<14} grad {} |g|={:.4g} ->", n.index, op,
                         shape_str(n.grad.shape()), norm(n.grad));
@@ -260,7 +246,7 @@ Tensor<T> record(const char* op, Array<T> value, std::vector<Tensor<T>> inputs, 
 
 #define TG_INSTANTIATE(T)                                                                      \
   template class Tensor<T>;                                                                    \
-  template struct BackwardContext<T>;                                                          \
+  template class BackwardContext<T>;                                                           \
   template class Tape<T>;                                                                      \
   template class NoGrad<T>;                                                                    \
   template Tape<T>* active_tape<T>();                                                          \

@@ -3,6 +3,7 @@
 // functions (autograd/ops.hpp) that build Nodes through record() (autograd/tape.hpp).
 // Everything is a template over the scalar T; see Note [Two scalar types].
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,7 +13,6 @@
 
 #include "autograd/array.hpp"
 #include "autograd/error.hpp"
-#include "autograd/kernels.hpp"
 
 namespace tg {
 
@@ -28,22 +28,19 @@ namespace tg {
 template <class T>
 struct Node;
 
-// What an op's backward sees, in one vocabulary (as PyTorch's derivatives.yaml):
-// `grad` is dL/dresult, `result` the op's output, input(i) the i-th input's value.
-template <class T>
-struct BackwardContext {
-  const Node<T>& node;
-  bool retain_grad = true;  // false: this op's gradient is dead after its backward (Tape::retain_grads)
+namespace fast {
+struct ContextAccess;  // autograd/fast/backward.hpp
+}
 
+// What an op's backward sees, in one vocabulary (as PyTorch's derivatives.yaml):
+// `grad` is dL/dresult, `result` the op's output, input(i) the i-th input's value, and
+// gradients go back to the inputs through accumulate. That is all an op needs. Helpers
+// that spare a copy (lend grad's buffer, write a gemm straight into an input's gradient)
+// are the fast layer's, in autograd/fast/backward.hpp.
+template <class T>
+class BackwardContext {
+ public:
   const Array<T>& grad() const;
-  // grad itself, handed on without a copy when it is not retained: for ops that pass it
-  // on unchanged (add, reshape). Call it last: grad() is empty afterwards.
-  Array<T> take_grad() const;
-  // f(grad, x) elementwise, x of grad's shape or broadcast to it; written over grad's own
-  // buffer when it is not retained and x has its shape (one temporary less), so like
-  // take_grad it must be grad's last use.
-  template <class F>
-  Array<T> grad_zip(const Array<T>& x, F f) const;
   const Array<T>& result() const;
   const Array<T>& input(std::size_t i) const;
   // False when input i needs no gradient (a constant): its backward work can be skipped.
@@ -54,14 +51,16 @@ struct BackwardContext {
   // d input_i += g summed back to input i's shape (undoes NumPy broadcasting).
   template <class E>
   void accumulate_sum_to(std::size_t i, E&& g) const;
-  // Input i's gradient buffer (zeros on first use), for ops whose gradient covers only a
-  // region of the input (slice, select): they add into that region's view, whose shape
-  // is fixed, instead of building and adding a mostly-zero array of the input's size.
-  Array<T>& gradient_buffer(std::size_t i) const;
-  // Input i's gradient buffer for an op that writes its whole contribution in place (a
-  // gemm with β): `fresh` says nothing has arrived yet, so the contents are to be
-  // overwritten (β = 0) rather than added to (β = 1). Saves a temporary and a pass.
-  Array<T>& gradient_target(std::size_t i, bool& fresh) const;
+
+  // The tape makes one per node it runs backward through; retain_grad false says the
+  // node's gradient is dead after this op (Tape::retain_grads off).
+  explicit BackwardContext(Node<T>& node, bool retain_grad = true) : node_(node), retain_grad_(retain_grad) {}
+
+ private:
+  friend struct fast::ContextAccess;
+  static void add_into(Array<T>& acc, const Array<T>& g);  // acc += g, one shape: a loop (tape.cpp)
+  Node<T>& node_;
+  bool retain_grad_;
 };
 
 template <class T>
@@ -128,25 +127,12 @@ template <class T>
 Array<T> sum_to(Array<T> g, const Shape& shape);
 
 template <class T>
-template <class F>
-Array<T> BackwardContext<T>::grad_zip(const Array<T>& x, F f) const {
-  const auto& shape = node.grad.shape();
-  if (!shapes_equal(x.shape(), shape)) return zip(node.grad, x, Shape(shape.begin(), shape.end()), f);
-  if (retain_grad) return zip_same(node.grad, x, f);
-  Array<T> g = take_grad();
-  T* pg = g.data();
-  const T* px = x.data();
-  for (std::size_t k = 0, n = g.size(); k < n; ++k) pg[k] = f(pg[k], px[k]);
-  return g;
-}
-
-template <class T>
 template <class E>
 void BackwardContext<T>::accumulate(std::size_t i, E&& g) const {
-  Node<T>& in = *node.inputs[i];
+  Node<T>& in = *node_.inputs[i];
   if (!in.requires_grad) return;
   if (!shapes_equal(g.shape(), in.value.shape()))
-    throw_grad_shape(node.op, i, shape_str(g.shape()), shape_str(in.value.shape()));
+    throw_grad_shape(node_.op, i, shape_str(g.shape()), shape_str(in.value.shape()));
   if (!in.has_grad) {
     in.grad = std::forward<E>(g);
     in.has_grad = true;

@@ -1,5 +1,7 @@
 // LSTM layer (see lstm.hpp): the recurrence composed from matmul, slice, sigmoid, tanh
-// and where; the tape differentiates it like any other graph.
+// and where; the tape differentiates it like any other graph. The reference schedule
+// (run_masked) comes first; the fast path (the packed schedule, the kept transposes)
+// follows forward(), after the line "The fast path".
 #include "nn/lstm.hpp"
 
 #include <algorithm>
@@ -15,16 +17,63 @@
 
 namespace tg {
 
-Mask sequence_mask(const Ids& lengths, std::size_t steps) {
-  if (lengths.dimension() != 1)
-    throw Error("sequence_mask: lengths must be 1-D, got " + shape_str(lengths.shape()));
-  Mask mask = xt::zeros<bool>({lengths.size(), steps});
-  for (std::size_t b = 0; b < lengths.size(); ++b) {
-    if (lengths(b) < 0 || static_cast<std::size_t>(lengths(b)) > steps)
-      throw Error(fmt::format("sequence_mask: length {} of sequence {} is not in [0,{}]", lengths(b), b, steps));
-    for (std::size_t t = 0; t < static_cast<std::size_t>(lengths(b)); ++t) mask(b, t) = true;
+// The reference schedule: the equations of lstm.hpp as written, every row at every step.
+template <class T>
+typename LSTM<T>::Run LSTM<T>::run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask,
+                                          bool reverse) const {
+  const std::size_t B = x.shape()[0], steps = x.shape()[1], E = input_size, H = hidden_size;
+  // The input half of z for every step at once: one (B·T,E)·(E,4H) gemm, both biases added here.
+  const Tensor<T> x_proj = reshape(matmul(reshape(x, {B * steps, E}), transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh),
+                                   {B, steps, 4 * H});
+  const Tensor<T> w_hh_t = transpose(w.weight_hh);  // (H,4H)
+  const Tensor<T> zero(Array<T>(T(0)));
+  Tensor<T> h(Array<T>(xt::zeros<T>({B, H}))), c = h;
+  std::vector<Tensor<T>> outputs(steps);
+  for (std::size_t k = 0; k < steps; ++k) {
+    const std::size_t t = reverse ? steps - 1 - k : k;
+    const Mask real = xt::view(mask, xt::all(), xt::range(t, t + 1));  // (B,1)
+    // z = x_t W_ihᵀ + b_ih + h W_hhᵀ + b_hh: all four gates in one gemm
+    const Tensor<T> z = select(x_proj, 1, t) + matmul(h, w_hh_t);
+    // i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)
+    const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), f = sigmoid(slice(z, 1, H, 2 * H));
+    const Tensor<T> g = tanh(slice(z, 1, 2 * H, 3 * H)), o = sigmoid(slice(z, 1, 3 * H, 4 * H));
+    // c' = f ⊙ c + i ⊙ ĝ      h' = o ⊙ tanh(c')
+    const Tensor<T> c_next = f * c + i * g;
+    const Tensor<T> h_next = o * tanh(c_next);
+    // Padding: (h, c) carried unchanged, the output exactly 0.
+    c = tg::where(real, c_next, c);  // tg::, or ADL on Mask finds xt::where
+    h = tg::where(real, h_next, h);
+    outputs[t] = tg::where(real, h_next, zero);
   }
-  return mask;
+  return {stack(outputs, 1), h, c};
+}
+
+template <class T>
+LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
+  if (x.dim() != 3 || x.shape()[2] != input_size || x.shape()[0] == 0 || x.shape()[1] == 0)
+    throw Error(fmt::format("LSTM({}, {}): input {} is not (B,T,{}) with B, T ≥ 1", input_size, hidden_size,
+                            shape_str(x.shape()), input_size));
+  if (mask.dimension() != 2 || mask.shape()[0] != x.shape()[0] || mask.shape()[1] != x.shape()[1])
+    throw Error(fmt::format("LSTM({}, {}): mask {} does not match input {}", input_size, hidden_size,
+                            shape_str(mask.shape()), shape_str(x.shape())));
+  // The fast path (below) when the mask allows it; it gives the reference's values and gradients.
+  std::optional<PackedLayout> layout = packed ? packed_layout(mask) : std::nullopt;
+  if (layout && layout->offset.back() == 0) layout.reset();  // nothing real: the masked schedule gives zeros
+  auto run = [&](const LSTMWeights<T>& w, bool reverse) {
+    return layout ? run_packed(w, x, *layout, reverse) : run_masked(w, x, mask, reverse);
+  };
+  const Run fwd = run(forward_weights, false);
+  if (!bidirectional) return {fwd.states, stack<T>({fwd.h}, 0), stack<T>({fwd.c}, 0)};
+  const Run rev = run(reverse_weights, true);
+  return {concat<T>({fwd.states, rev.states}, 2), stack<T>({fwd.h, rev.h}, 0), stack<T>({fwd.c, rev.c}, 0)};
+}
+
+template <class T>
+LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Ids& lengths) const {
+  if (x.dim() != 3 || lengths.dimension() != 1 || lengths.size() != x.shape()[0])
+    throw Error(fmt::format("LSTM({}, {}): lengths {} do not match input {}", input_size, hidden_size,
+                            shape_str(lengths.shape()), shape_str(x.shape())));
+  return forward(x, sequence_mask(lengths, x.shape()[1]));
 }
 
 template <class T>
@@ -48,31 +97,21 @@ LSTMWeights<T> LSTM<T>::make_weights(const std::string& suffix, std::mt19937_64&
   return w;
 }
 
-template <class T>
-typename LSTM<T>::Run LSTM<T>::run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask,
-                                   bool reverse) const {
-  const std::size_t B = x.shape()[0], steps = x.shape()[1], E = input_size, H = hidden_size;
-  // The input half of z for every step at once: one (B·T,E)·(E,4H) gemm, both biases added here.
-  const Tensor<T> x_proj = reshape(matmul(reshape(x, {B * steps, E}), transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh),
-                                   {B, steps, 4 * H});
-  const Tensor<T> w_hh_t = transpose(w.weight_hh);  // (H,4H)
-  const Tensor<T> zero(Array<T>(T(0)));
-  Tensor<T> h(Array<T>(xt::zeros<T>({B, H}))), c = h;
-  std::vector<Tensor<T>> outputs(steps);
-  for (std::size_t k = 0; k < steps; ++k) {
-    const std::size_t t = reverse ? steps - 1 - k : k;
-    const Mask real = xt::view(mask, xt::all(), xt::range(t, t + 1));  // (B,1)
-    const Tensor<T> z = select(x_proj, 1, t) + matmul(h, w_hh_t);     // all four gates in one gemm
-    const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), f = sigmoid(slice(z, 1, H, 2 * H));
-    const Tensor<T> g = tanh(slice(z, 1, 2 * H, 3 * H)), o = sigmoid(slice(z, 1, 3 * H, 4 * H));
-    const Tensor<T> c_next = f * c + i * g;
-    const Tensor<T> h_next = o * tanh(c_next);
-    c = tg::where(real, c_next, c);  // tg::, or ADL on Mask finds xt::where
-    h = tg::where(real, h_next, h);
-    outputs[t] = tg::where(real, h_next, zero);
+Mask sequence_mask(const Ids& lengths, std::size_t steps) {
+  if (lengths.dimension() != 1)
+    throw Error("sequence_mask: lengths must be 1-D, got " + shape_str(lengths.shape()));
+  Mask mask = xt::zeros<bool>({lengths.size(), steps});
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    if (lengths(b) < 0 || static_cast<std::size_t>(lengths(b)) > steps)
+      throw Error(fmt::format("sequence_mask: length {} of sequence {} is not in [0,{}]", lengths(b), b, steps));
+    for (std::size_t t = 0; t < static_cast<std::size_t>(lengths(b)); ++t) mask(b, t) = true;
   }
-  return {stack(outputs, 1), h, c};
+  return mask;
 }
+
+// ==== The fast path ============================================================
+// The packed schedule and the kept transposed weights (lstm.hpp). Same equations, same
+// generic ops; tests/test_lstm.cpp checks it against run_masked in value and gradient.
 
 std::optional<PackedLayout> packed_layout(const Mask& mask) {
   const std::size_t B = mask.shape()[0], steps = mask.shape()[1];
@@ -162,33 +201,6 @@ Tensor<T> LSTM<T>::transposed(const Tensor<T>& weight) const {
                     std::memcmp(copy->source_value.data(), now.data(), now.size() * sizeof(T)) == 0;
   if (!same || !copy->value.defined()) *copy = {weight.node_ptr(), now, transpose(weight)};
   return copy->value;
-}
-
-template <class T>
-LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
-  if (x.dim() != 3 || x.shape()[2] != input_size || x.shape()[0] == 0 || x.shape()[1] == 0)
-    throw Error(fmt::format("LSTM({}, {}): input {} is not (B,T,{}) with B, T ≥ 1", input_size, hidden_size,
-                            shape_str(x.shape()), input_size));
-  if (mask.dimension() != 2 || mask.shape()[0] != x.shape()[0] || mask.shape()[1] != x.shape()[1])
-    throw Error(fmt::format("LSTM({}, {}): mask {} does not match input {}", input_size, hidden_size,
-                            shape_str(mask.shape()), shape_str(x.shape())));
-  std::optional<PackedLayout> layout = packed ? packed_layout(mask) : std::nullopt;
-  if (layout && layout->offset.back() == 0) layout.reset();  // nothing real: the masked schedule gives zeros
-  auto run = [&](const LSTMWeights<T>& w, bool reverse) {
-    return layout ? run_packed(w, x, *layout, reverse) : run_masked(w, x, mask, reverse);
-  };
-  const Run fwd = run(forward_weights, false);
-  if (!bidirectional) return {fwd.states, stack<T>({fwd.h}, 0), stack<T>({fwd.c}, 0)};
-  const Run rev = run(reverse_weights, true);
-  return {concat<T>({fwd.states, rev.states}, 2), stack<T>({fwd.h, rev.h}, 0), stack<T>({fwd.c, rev.c}, 0)};
-}
-
-template <class T>
-LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Ids& lengths) const {
-  if (x.dim() != 3 || lengths.dimension() != 1 || lengths.size() != x.shape()[0])
-    throw Error(fmt::format("LSTM({}, {}): lengths {} do not match input {}", input_size, hidden_size,
-                            shape_str(lengths.shape()), shape_str(x.shape())));
-  return forward(x, sequence_mask(lengths, x.shape()[1]));
 }
 
 template class LSTM<float>;

@@ -2,6 +2,8 @@
 // (names, shapes, gate order i, f, g, o) and packed-sequence padding semantics.
 // Composed from generic autograd ops: there is no hand-written backward here.
 // Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
+// The reference (the masked schedule) comes first, here and in lstm.cpp; the fast path
+// (the packed schedule and the kept transposed weights) follows it, tested equal.
 #pragma once
 #include <mutex>
 #include <optional>
@@ -20,13 +22,8 @@ namespace tg {
 // the output is exactly 0, so a sequence's results do not depend on how far it is padded.
 // The reverse direction runs t = T−1 … 0 under the same mask, so on right-padded input
 // it starts, from zero state, at each sequence's last real token.
-//
-// Two schedules compute this. The masked one runs every row at every step and keeps
-// padded rows' state with `where`: it takes any mask and is the reference. The packed
-// one (PyTorch's PackedSequence) takes right-padded masks only: it sorts the sequences
-// longest first, so the ones still running at step t are the first active[t] rows, and
-// computes only those — no work at all on padding. Both are generic ops; tests check
-// that they agree in value and gradient.
+// The reference schedule (run_masked) is these equations as written: every row at every
+// step, padded rows' state kept with `where`; it takes any mask.
 template <class T>
 struct LSTMWeights {
   Tensor<T> weight_ih, weight_hh, bias_ih, bias_hh;
@@ -39,25 +36,7 @@ struct LSTMOutput {
   Tensor<T> c_n;     // (directions,B,H): the cell state at the same positions
 };
 
-// Where each real position of a right-padded batch goes when it is packed: time-major,
-// sequences sorted longest first (stable), so step t's rows are a contiguous block.
-struct PackedLayout {
-  std::size_t batch = 0, steps = 0;
-  std::vector<std::size_t> active;  // (T) sequences still running at step t
-  std::vector<std::size_t> offset;  // (T+1) first packed row of step t; offset[T] = real positions
-  Ids source;  // (N) packed row → row b·T + t of the input seen as (B·T, E)
-  Ids unpack;  // (B·T) padded position → 1 + its packed row, or 0 at padding (row 0 is zeros)
-  Ids last;    // (B) 1 + packed row of each sequence's last real position, 0 if it is empty
-  Ids first;   // (B) 1 + packed row of each sequence's position 0, 0 if it is empty
-};
-// The layout of `mask`, or nothing when some row has a real position after a padded one.
-// The packed schedules of every recurrent layer (the LSTM, the GRU) share it.
-std::optional<PackedLayout> packed_layout(const Mask& mask);
-// `state` (rows,H) cut or zero-extended to its first n rows: in a packed schedule the
-// running sequences of the next step are a prefix (forward: fewer; reverse: more, the new
-// ones starting from 0).
-template <class T>
-Tensor<T> first_rows(const Tensor<T>& state, std::size_t n);
+struct PackedLayout;  // the fast path's batch layout, below
 
 template <class T>
 class LSTM : public Encoder<T> {
@@ -78,23 +57,33 @@ class LSTM : public Encoder<T> {
   LSTMWeights<T> reverse_weights;  // the same with "_reverse"; empty unless bidirectional
   std::size_t input_size, hidden_size;
   bool bidirectional;
-  bool packed = true;  // use the packed schedule when the mask is right-padded; false: always masked
 
+  // The fast path: use the packed schedule when the mask is right-padded (the default);
+  // false: always the reference.
+  bool packed = true;
 
  private:
   struct Run {
     Tensor<T> states, h, c;  // (B,T,H), (B,H), (B,H)
   };
+  // The reference: the equations above, step by step over the whole batch.
   Run run_masked(const LSTMWeights<T>& w, const Tensor<T>& x, const Mask& mask, bool reverse) const;
-  Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
   LSTMWeights<T> make_weights(const std::string& suffix, std::mt19937_64& rng);
+
+  // ---- The fast path ----
+  // The packed schedule (PyTorch's PackedSequence) takes right-padded masks only: it sorts
+  // the sequences longest first, so the ones still running at step t are the first
+  // active[t] rows, and computes only those — no work at all on padding. It is built from
+  // the same generic ops; tests/test_lstm.cpp checks that it gives the reference's values
+  // and gradients.
+  Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
 
   // Note [Transposed weights]
   // The packed schedule's step multiplies a few rows h by W_hhᵀ stored as (H,4H): a few rows
   // times an untransposed matrix is BLAS's fast case (1.2–7× h·W_hhᵀ for 1–64 rows) and
-  // the few-row kernel's (ops/small_gemm.hpp); evaluation does the same for x·W_ihᵀ. Under
-  // a tape the transpose is an op, so the gradient reaches W. In evaluation the copies are
-  // kept between forwards — for one tweet at a time, transposing 115k weights each time
+  // the few-row kernel's (autograd/fast/small_gemm.hpp); evaluation does the same for x·W_ihᵀ.
+  // Under a tape the transpose is an op, so the gradient reaches W. In evaluation the copies
+  // are kept between forwards — for one tweet at a time, transposing 115k weights each time
   // would cost as much as the products save. A copy is used only while W is bit for bit
   // what it was copied from: comparing is 3× cheaper than transposing, and no write to W,
   // however made, can leave a stale copy.
@@ -110,5 +99,26 @@ class LSTM : public Encoder<T> {
 
 // (B,T) mask, true where t < lengths[b]; throws when a length is negative or over T.
 Mask sequence_mask(const Ids& lengths, std::size_t steps);
+
+// ---- The fast path's layout, shared by every recurrent layer's packed schedule (LSTM, GRU) ----
+
+// Where each real position of a right-padded batch goes when it is packed: time-major,
+// sequences sorted longest first (stable), so step t's rows are a contiguous block.
+struct PackedLayout {
+  std::size_t batch = 0, steps = 0;
+  std::vector<std::size_t> active;  // (T) sequences still running at step t
+  std::vector<std::size_t> offset;  // (T+1) first packed row of step t; offset[T] = real positions
+  Ids source;  // (N) packed row → row b·T + t of the input seen as (B·T, E)
+  Ids unpack;  // (B·T) padded position → 1 + its packed row, or 0 at padding (row 0 is zeros)
+  Ids last;    // (B) 1 + packed row of each sequence's last real position, 0 if it is empty
+  Ids first;   // (B) 1 + packed row of each sequence's position 0, 0 if it is empty
+};
+// The layout of `mask`, or nothing when some row has a real position after a padded one.
+std::optional<PackedLayout> packed_layout(const Mask& mask);
+// `state` (rows,H) cut or zero-extended to its first n rows: in a packed schedule the
+// running sequences of the next step are a prefix (forward: fewer; reverse: more, the new
+// ones starting from 0).
+template <class T>
+Tensor<T> first_rows(const Tensor<T>& state, std::size_t n);
 
 }  // namespace tg

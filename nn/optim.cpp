@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
 
-#include "autograd/kernels.hpp"
+#include "autograd/fast/kernels.hpp"
 
 namespace tg {
 
@@ -153,7 +153,7 @@ T clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
   if (!(max_norm > 0)) throw Error(fmt::format("clip_grad_norm: max_norm = {} (expected > 0)", max_norm));
   double sum_sq = 0;
   for (const auto& p : params)
-    if (p.has_grad()) sum_sq += sum_lanes<double>(p.grad(), [](T g) { return double(g) * double(g); });
+    if (p.has_grad()) sum_sq += fast::sum_lanes<double>(p.grad(), [](T g) { return double(g) * double(g); });
   const double norm = std::sqrt(sum_sq);
   const double scale = max_norm / (norm + 1e-6);
   if (std::isfinite(norm) && scale < 1)

@@ -439,7 +439,7 @@ void check_few_rows_products(std::size_t width, T tolerance) {
 }  // namespace
 
 // Up to 64 rows times a (k, n) matrix with n a multiple of four SIMD vectors goes through
-// the register-blocked kernel of ops/small_gemm.hpp (β = 0 for matmul, 1 onto addmm's
+// the register-blocked kernel of fast/small_gemm.hpp (β = 0 for matmul, 1 onto addmm's
 // bias); other shapes through BLAS. Row counts around the 4-row blocks and past 64.
 TEST_CASE("matmul and addmm: few rows times a wide matrix match the definition (the small-gemm kernel)") {
   check_few_rows_products<float>(4 * xsimd::batch<float>::size, 2e-5f);

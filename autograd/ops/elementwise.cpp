@@ -1,10 +1,14 @@
 // Elementwise ops. Binary ops broadcast as NumPy does; their backward sums each
 // gradient back to its input's shape (BackwardContext::accumulate_sum_to).
+// One idiom throughout: the formula on top, then each `d input += …` of it computed by one
+// accumulate whose lambda is the formula at one element. fast::each runs the lambda over
+// every element, and fast::take_grad lends it grad's own buffer when the tape will not
+// keep it (autograd/fast/backward.hpp; tests/test_fast.cpp checks both).
 #include <functional>
 
 #include <xtensor/xmath.hpp>
 
-#include "autograd/kernels.hpp"
+#include "autograd/fast/backward.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
@@ -14,12 +18,6 @@ template <class T>
 Shape check_broadcast(const char* op, const char* symbol, const Tensor<T>& a, const Tensor<T>& b) {
   return detail::broadcast_shape(op, symbol, detail::to_shape(a.shape()), detail::to_shape(b.shape()));
 }
-
-// f(grad, x) where x may be broadcast to grad's shape.
-template <class T, class F>
-Array<T> zip_grad(const Array<T>& grad, const Array<T>& x, F f) {
-  return zip(grad, x, detail::to_shape(grad.shape()), f);
-}
 }  // namespace
 
 // add: result = a + b
@@ -27,9 +25,10 @@ Array<T> zip_grad(const Array<T>& grad, const Array<T>& x, F f) {
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("add", "+", a, b);
-  return record<T>("add", zip(a.value(), b.value(), shape, std::plus<T>()), {a, b}, [](const BackwardContext<T>& c) {
+  Array<T> result = fast::zip(a.value(), b.value(), shape, std::plus<T>());
+  return record<T>("add", std::move(result), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad());
-    c.accumulate_sum_to(1, c.take_grad());
+    c.accumulate_sum_to(1, fast::take_grad(c));
   });
 }
 
@@ -38,9 +37,10 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("sub", "-", a, b);
-  return record<T>("sub", zip(a.value(), b.value(), shape, std::minus<T>()), {a, b}, [](const BackwardContext<T>& c) {
+  Array<T> result = fast::zip(a.value(), b.value(), shape, std::minus<T>());
+  return record<T>("sub", std::move(result), {a, b}, [](const BackwardContext<T>& c) {
     c.accumulate_sum_to(0, c.grad());
-    if (c.needs_grad(1)) c.accumulate_sum_to(1, map(c.grad(), std::negate<T>()));
+    if (c.needs_grad(1)) c.accumulate_sum_to(1, fast::each(fast::take_grad(c), [](T g) { return -g; }));
   });
 }
 
@@ -49,9 +49,11 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("mul", "*", a, b);
-  return record<T>("mul", zip(a.value(), b.value(), shape, std::multiplies<T>()), {a, b}, [](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) c.accumulate_sum_to(0, zip_grad(c.grad(), c.input(1), std::multiplies<T>()));
-    if (c.needs_grad(1)) c.accumulate_sum_to(1, c.grad_zip(c.input(0), std::multiplies<T>()));
+  Array<T> result = fast::zip(a.value(), b.value(), shape, std::multiplies<T>());
+  return record<T>("mul", std::move(result), {a, b}, [](const BackwardContext<T>& c) {
+    if (c.needs_grad(0)) c.accumulate_sum_to(0, fast::each(c.grad(), c.input(1), [](T g, T b) { return g * b; }));
+    if (c.needs_grad(1))
+      c.accumulate_sum_to(1, fast::each(fast::take_grad(c), c.input(0), [](T g, T a) { return g * a; }));
   });
 }
 
@@ -60,9 +62,13 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = check_broadcast("div", "/", a, b);
-  return record<T>("div", zip(a.value(), b.value(), shape, std::divides<T>()), {a, b}, [](const BackwardContext<T>& c) {
-    c.accumulate_sum_to(0, c.grad() / c.input(1));
-    c.accumulate_sum_to(1, -c.grad() * c.result() / c.input(1));
+  Array<T> result = fast::zip(a.value(), b.value(), shape, std::divides<T>());
+  return record<T>("div", std::move(result), {a, b}, [](const BackwardContext<T>& c) {
+    if (c.needs_grad(0)) c.accumulate_sum_to(0, fast::each(c.grad(), c.input(1), [](T g, T b) { return g / b; }));
+    if (c.needs_grad(1)) {
+      Array<T> minus_grad_result = fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return -g * r; });
+      c.accumulate_sum_to(1, fast::each(std::move(minus_grad_result), c.input(1), [](T q, T b) { return q / b; }));
+    }
   });
 }
 
@@ -70,28 +76,36 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 //   dx += −grad
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
-  return record<T>("neg", -x.value(), {x}, [](const BackwardContext<T>& c) { c.accumulate(0, -c.grad()); });
+  return record<T>("neg", -x.value(), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, fast::each(fast::take_grad(c), [](T g) { return -g; }));
+  });
 }
 
 // add_scalar: result = x + s
 //   dx += grad
 template <class T>
 Tensor<T> add_scalar(const Tensor<T>& x, T s) {
-  return record<T>("add_scalar", x.value() + s, {x}, [](const BackwardContext<T>& c) { c.accumulate(0, c.grad()); });
+  return record<T>("add_scalar", x.value() + s, {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, fast::take_grad(c));
+  });
 }
 
 // mul_scalar: result = x · s
 //   dx += grad · s
 template <class T>
 Tensor<T> mul_scalar(const Tensor<T>& x, T s) {
-  return record<T>("mul_scalar", x.value() * s, {x}, [s](const BackwardContext<T>& c) { c.accumulate(0, c.grad() * s); });
+  return record<T>("mul_scalar", x.value() * s, {x}, [s](const BackwardContext<T>& c) {
+    c.accumulate(0, fast::each(fast::take_grad(c), [s](T g) { return g * s; }));
+  });
 }
 
 // rsub_scalar: result = s − x
 //   dx += −grad
 template <class T>
 Tensor<T> rsub_scalar(T s, const Tensor<T>& x) {
-  return record<T>("rsub_scalar", s - x.value(), {x}, [](const BackwardContext<T>& c) { c.accumulate(0, -c.grad()); });
+  return record<T>("rsub_scalar", s - x.value(), {x}, [](const BackwardContext<T>& c) {
+    c.accumulate(0, fast::each(fast::take_grad(c), [](T g) { return -g; }));
+  });
 }
 
 // rdiv_scalar: result = s / x
@@ -99,7 +113,8 @@ Tensor<T> rsub_scalar(T s, const Tensor<T>& x) {
 template <class T>
 Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
   return record<T>("rdiv_scalar", s / x.value(), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, -c.grad() * c.result() / c.input(0));
+    Array<T> minus_grad_result = fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return -g * r; });
+    c.accumulate(0, fast::each(std::move(minus_grad_result), c.input(0), [](T q, T x) { return q / x; }));
   });
 }
 
@@ -108,7 +123,7 @@ Tensor<T> rdiv_scalar(T s, const Tensor<T>& x) {
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
   return record<T>("exp", xt::exp(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad_zip(c.result(), std::multiplies<T>()));
+    c.accumulate(0, fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return g * r; }));
   });
 }
 
@@ -117,7 +132,7 @@ Tensor<T> exp(const Tensor<T>& x) {
 template <class T>
 Tensor<T> log(const Tensor<T>& x) {
   return record<T>("log", xt::log(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad() / c.input(0));
+    c.accumulate(0, fast::each(fast::take_grad(c), c.input(0), [](T g, T x) { return g / x; }));
   });
 }
 
@@ -126,7 +141,7 @@ Tensor<T> log(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
   return record<T>("tanh", xt::tanh(x.value()), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad_zip(c.result(), [](T g, T r) { return g * (T(1) - r * r); }));
+    c.accumulate(0, fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return g * (T(1) - r * r); }));
   });
 }
 
@@ -135,7 +150,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
   return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-x.value())), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, c.grad_zip(c.result(), [](T g, T r) { return g * r * (T(1) - r); }));
+    c.accumulate(0, fast::each(fast::take_grad(c), c.result(), [](T g, T r) { return g * r * (T(1) - r); }));
   });
 }
 
@@ -144,7 +159,7 @@ Tensor<T> sigmoid(const Tensor<T>& x) {
 template <class T>
 Tensor<T> relu(const Tensor<T>& x) {
   return record<T>("relu", xt::maximum(x.value(), T(0)), {x}, [](const BackwardContext<T>& c) {
-    c.accumulate(0, xt::where(c.input(0) > T(0), c.grad(), T(0)));
+    c.accumulate(0, fast::each(fast::take_grad(c), c.input(0), [](T g, T x) { return x > T(0) ? g : T(0); }));
   });
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/kernels.hpp"
+#include "autograd/fast/backward.hpp"
 #include "autograd/ops/detail.hpp"
 #include "autograd/random.hpp"
 
@@ -20,12 +20,12 @@ void check_same_shapes(const char* op, const std::vector<Tensor<T>>& xs, std::si
   }
 }
 
-// mask as 1/0 values of T, broadcast to `shape` (already checked) by kernels.hpp's zip.
+// mask as 1/0 values of T, broadcast to `shape` (already checked) by fast::zip.
 template <class T>
 Array<T> spread_mask(const Mask& mask, const Shape& shape) {
   Array<T> m = xt::empty<T>(mask.shape());
   std::transform(mask.begin(), mask.end(), m.begin(), [](bool b) { return T(b); });
-  return zip(m, Array<T>(T(0)), shape, [](T v, T) { return v; });
+  return fast::zip(m, Array<T>(T(0)), shape, [](T v, T) { return v; });
 }
 }  // namespace
 
@@ -47,7 +47,7 @@ Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
   return record<T>("gather", std::move(r), {table}, [ids](const BackwardContext<T>& c) {
     if (!c.needs_grad(0)) return;
     const std::size_t w = c.input(0).shape()[1];
-    T* d = c.gradient_buffer(0).data();  // added in place: an embedding table's gradient is large
+    T* d = fast::gradient_buffer(c, 0).data();  // added in place: an embedding table's gradient is large
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const T* g = c.grad().data() + i * w;
       T* row = d + ids.data()[i] * w;
@@ -65,11 +65,11 @@ Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::si
     throw Error(fmt::format("slice: [{}:{}] along axis {} of {}", start, stop, axis, shape_str(x.shape())));
   Shape shape = detail::to_shape(x.shape());
   shape[axis] = stop - start;
-  const AxisRange range = axis_range(x.shape(), axis, start, stop);
+  const fast::AxisRange range = fast::axis_range(x.shape(), axis, start, stop);
   Array<T> r = xt::empty<T>(shape);
-  copy_range_out(x.value().data(), r.data(), range);
+  fast::copy_range_out(x.value().data(), r.data(), range);
   return record<T>("slice", std::move(r), {x}, [range](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) add_range_in(c.gradient_buffer(0).data(), c.grad().data(), range);
+    if (c.needs_grad(0)) fast::add_range_in(fast::gradient_buffer(c, 0).data(), c.grad().data(), range);
   });
 }
 
@@ -82,11 +82,11 @@ Tensor<T> select(const Tensor<T>& x, std::size_t axis, std::size_t index) {
     throw Error(fmt::format("select: index {} along axis {} of {}", index, axis, shape_str(x.shape())));
   Shape shape = detail::to_shape(x.shape());
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(axis));
-  const AxisRange range = axis_range(x.shape(), axis, index, index + 1);
+  const fast::AxisRange range = fast::axis_range(x.shape(), axis, index, index + 1);
   Array<T> r = xt::empty<T>(shape);
-  copy_range_out(x.value().data(), r.data(), range);
+  fast::copy_range_out(x.value().data(), r.data(), range);
   return record<T>("select", std::move(r), {x}, [range](const BackwardContext<T>& c) {
-    if (c.needs_grad(0)) add_range_in(c.gradient_buffer(0).data(), c.grad().data(), range);
+    if (c.needs_grad(0)) fast::add_range_in(fast::gradient_buffer(c, 0).data(), c.grad().data(), range);
   });
 }
 
@@ -101,16 +101,16 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   for (const auto& x : xs) offsets.push_back(offsets.back() + x.shape()[axis]);
   shape[axis] = offsets.back();
   Array<T> r = xt::empty<T>(shape);
-  std::vector<AxisRange> ranges;
+  std::vector<fast::AxisRange> ranges;
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    ranges.push_back(axis_range(shape, axis, offsets[i], offsets[i + 1]));
-    copy_range_in(r.data(), xs[i].value().data(), ranges.back());
+    ranges.push_back(fast::axis_range(shape, axis, offsets[i], offsets[i + 1]));
+    fast::copy_range_in(r.data(), xs[i].value().data(), ranges.back());
   }
   return record<T>("concat", std::move(r), xs, [ranges](const BackwardContext<T>& c) {
     for (std::size_t i = 0; i < ranges.size(); ++i)
       if (c.needs_grad(i)) {
         Array<T> part = xt::empty<T>(c.input(i).shape());
-        copy_range_out(c.grad().data(), part.data(), ranges[i]);
+        fast::copy_range_out(c.grad().data(), part.data(), ranges[i]);
         c.accumulate(i, std::move(part));
       }
   });
@@ -127,12 +127,12 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis) {
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(axis), xs.size());
   Array<T> r = xt::empty<T>(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    copy_range_in(r.data(), xs[i].value().data(), axis_range(shape, axis, i, i + 1));
-  return record<T>("stack", std::move(r), xs, [axis](const BackwardContext<T>& c) {
-    for (std::size_t i = 0; i < c.node.inputs.size(); ++i)
+    fast::copy_range_in(r.data(), xs[i].value().data(), fast::axis_range(shape, axis, i, i + 1));
+  return record<T>("stack", std::move(r), xs, [axis, n = xs.size()](const BackwardContext<T>& c) {
+    for (std::size_t i = 0; i < n; ++i)
       if (c.needs_grad(i)) {
         Array<T> part = xt::empty<T>(c.input(i).shape());
-        copy_range_out(c.grad().data(), part.data(), axis_range(c.grad().shape(), axis, i, i + 1));
+        fast::copy_range_out(c.grad().data(), part.data(), fast::axis_range(c.grad().shape(), axis, i, i + 1));
         c.accumulate(i, std::move(part));
       }
   });
@@ -154,7 +154,7 @@ Tensor<T> where(const Mask& mask, const Tensor<T>& a, const Tensor<T>& b) {
 //   dx += grad ⊙ ¬mask
 // Not xt::where over the broadcast mask: xtensor 0.24.3 picks the wrong mask elements when
 // a mask (B,1,1,T) is broadcast against (B,h,T,T) (attention's key-padding mask; the op
-// table has the case). The mask is spread to x's shape by the loops of kernels.hpp instead.
+// table has the case). The mask is spread to x's shape by the loops of fast/kernels.hpp instead.
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, T value) {
   const Shape xs = detail::to_shape(x.shape());
@@ -162,9 +162,9 @@ Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, T value) {
     throw Error(fmt::format("masked_fill: mask {} does not fit {}", shape_str(mask.shape()), shape_str(x.shape())));
   const Array<T> filled = spread_mask<T>(mask, xs);  // 1 where mask is true, else 0; x's shape
   return record<T>(
-      "masked_fill", zip_same(x.value(), filled, [value](T v, T f) { return f != T(0) ? value : v; }), {x},
+      "masked_fill", fast::zip_same(x.value(), filled, [value](T v, T f) { return f != T(0) ? value : v; }), {x},
       [filled](const BackwardContext<T>& c) {
-        c.accumulate(0, zip_same(c.grad(), filled, [](T g, T f) { return f != T(0) ? T(0) : g; }));
+        c.accumulate(0, fast::zip_same(c.grad(), filled, [](T g, T f) { return f != T(0) ? T(0) : g; }));
       },
       std::isfinite(value) ? OutputValues::finite : OutputValues::may_be_infinite);
 }

@@ -1,5 +1,5 @@
 // Reductions, softmax and the fused cross-entropy loss, on the loop kernels of
-// autograd/kernels.hpp.
+// autograd/fast/kernels.hpp.
 #include <cmath>
 #include <limits>
 
@@ -8,7 +8,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xsort.hpp>
 
-#include "autograd/kernels.hpp"
+#include "autograd/fast/kernels.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
@@ -23,7 +23,7 @@ Array<T> spread(const Array<T>& grad, std::size_t axis, bool keepdims, const Sha
 
 template <class T>
 Array<T> row_max(const Array<T>& x, std::size_t axis) {
-  Array<T> m = max_axis(x, axis, true);
+  Array<T> m = fast::max_axis(x, axis, true);
   // A row that is all −∞ (every position masked) gets max 0, so x − max stays −∞
   // instead of NaN and the row's softmax comes out as zeros.
   for (T& v : m)
@@ -36,7 +36,7 @@ Array<T> row_max(const Array<T>& x, std::size_t axis) {
 //   dx += grad broadcast to x's shape
 template <class T>
 Tensor<T> sum(const Tensor<T>& x) {
-  return record<T>("sum", Array<T>(sum_all(x.value())), {x}, [](const BackwardContext<T>& c) {
+  return record<T>("sum", Array<T>(fast::sum_all(x.value())), {x}, [](const BackwardContext<T>& c) {
     c.accumulate(0, Array<T>(xt::broadcast(c.grad()(), c.input(0).shape())));
   });
 }
@@ -46,7 +46,7 @@ Tensor<T> sum(const Tensor<T>& x) {
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, std::size_t axis, bool keepdims) {
   detail::check_axis("sum", axis, detail::to_shape(x.shape()));
-  Array<T> r = sum_axis(x.value(), axis, keepdims);
+  Array<T> r = fast::sum_axis(x.value(), axis, keepdims);
   return record<T>("sum", std::move(r), {x}, [axis, keepdims](const BackwardContext<T>& c) {
     c.accumulate(0, spread(c.grad(), axis, keepdims, detail::to_shape(c.input(0).shape())));
   });
@@ -74,12 +74,12 @@ template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::size_t axis) {
   detail::check_axis("softmax", axis, detail::to_shape(x.shape()));
   Array<T> e = xt::exp(x.value() - row_max(x.value(), axis));
-  Array<T> total = sum_axis<T>(e, axis, true);
+  Array<T> total = fast::sum_axis<T>(e, axis, true);
   // Only an all-masked row sums to 0 (its max is the max element, whose e is 1); a NaN
   // in a row must stay NaN, not turn into zeros that hide it from every later check.
   Array<T> r = xt::where(xt::equal(total, T(0)), T(0), e / total);
   return record<T>("softmax", std::move(r), {x}, [axis](const BackwardContext<T>& c) {
-    Array<T> dot = sum_axis<T>(c.grad() * c.result(), axis, true);
+    Array<T> dot = fast::sum_axis<T>(c.grad() * c.result(), axis, true);
     c.accumulate(0, c.result() * (c.grad() - dot));
   });
 }
@@ -90,9 +90,9 @@ template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::size_t axis) {
   detail::check_axis("log_softmax", axis, detail::to_shape(x.shape()));
   Array<T> shifted = x.value() - row_max(x.value(), axis);
-  Array<T> log_total = xt::log(sum_axis<T>(xt::exp(shifted), axis, true));
+  Array<T> log_total = xt::log(fast::sum_axis<T>(xt::exp(shifted), axis, true));
   return record<T>("log_softmax", shifted - log_total, {x}, [axis](const BackwardContext<T>& c) {
-    Array<T> total = sum_axis<T>(c.grad(), axis, true);
+    Array<T> total = fast::sum_axis<T>(c.grad(), axis, true);
     c.accumulate(0, c.grad() - xt::exp(c.result()) * total);
   });
 }
@@ -110,7 +110,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Ids& labels) {
     if (labels(b) < 0 || static_cast<std::size_t>(labels(b)) >= classes)
       throw Error(fmt::format("cross_entropy: label {} at row {} is not in [0,{})", labels(b), b, classes));
   Array<T> shifted = logits.value() - row_max(logits.value(), 1);
-  Array<T> log_total = xt::log(sum_axis<T>(xt::exp(shifted), 1, true));
+  Array<T> log_total = xt::log(fast::sum_axis<T>(xt::exp(shifted), 1, true));
   Array<T> log_probs = shifted - log_total;
   T loss = 0;
   for (std::size_t b = 0; b < batch; ++b) loss -= log_probs(b, labels(b));

@@ -3,14 +3,14 @@
 // into its blocked layout on every call; at these sizes that copy costs as much as the
 // arithmetic, and it is redone at every time step for the same weights. This kernel
 // reads b in place instead: for 16–64 rows it is 1.1–1.6× OpenBLAS on the same layout,
-// for 1–8 rows on a par (bench_engine --part few-rows; tests/bench/README.md). Internal
-// to ops/linalg.cpp; its gemm() decides when to use it.
+// for 1–8 rows on a par (bench_engine --part few-rows; tests/bench/README.md). The fast
+// layer's gemm (fast/gemm.cpp) decides when to use it.
 #pragma once
 #include <cstddef>
 
 #include <xsimd/xsimd.hpp>
 
-namespace tg::detail {
+namespace tg::fast {
 
 template <class T>
 inline constexpr std::size_t kSmallGemmWidth = 4 * xsimd::batch<T>::size;  // columns per block
@@ -69,4 +69,4 @@ void small_gemm(const T* a, const T* b, T* out, std::size_t m, std::size_t n, st
   }
 }
 
-}  // namespace tg::detail
+}  // namespace tg::fast

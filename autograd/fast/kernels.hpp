@@ -1,4 +1,5 @@
-// Elementwise and reduction kernels over dynamic-rank arrays, as plain loops.
+// The fast layer's loops (autograd/fast/): elementwise and reduction kernels over
+// dynamic-rank arrays, as plain loops, and the axis-range copies of slice/concat/stack.
 // xtensor 0.24.3's immediate reducers fail on xarray ("cannot change the number of
 // dimensions of xtensor"), its lazy axis reducers are ~7x slower than a loop, and it
 // assigns an xarray from a binary expression through its strided (unvectorised) loop
@@ -11,7 +12,7 @@
 
 #include "autograd/array.hpp"
 
-namespace tg {
+namespace tg::fast {
 
 // result[i] = f(a[i]) as one loop the compiler vectorises.
 template <class T, class F>
@@ -142,9 +143,9 @@ T sum_all(const Array<T>& x) {
   return sum_lanes<T>(x, [](T v) { return v; });
 }
 
-}  // namespace tg
+}  // namespace tg::fast
 
-namespace tg {
+namespace tg::fast {
 
 // A range [start, stop) along one axis of a row-major array, seen as (outer, n, inner):
 // each of the `outer` blocks holds one contiguous run of (stop − start)·inner elements.
@@ -190,4 +191,4 @@ void add_range_in(T* big, const T* small, const AxisRange& r) {
   }
 }
 
-}  // namespace tg
+}  // namespace tg::fast
