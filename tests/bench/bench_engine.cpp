@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <xtensor-blas/xlinalg.hpp>  // declares cblas_sgemm; <cblas.h> would clash with it
+#include <xtensor/xadapt.hpp>
 
 #include "autograd/autograd.hpp"
 #include "models/trainer.hpp"
@@ -304,8 +305,11 @@ LstmTimes bench_lstm(std::size_t T, int reps, int warmup, int threads) {
   std::mt19937 rng(13);
   tg::LSTM<float> lstm(kLstmE, kLstmH, init);
   tg::LSTMWeights<float>& w = lstm.forward_weights;
-  Tensor x(Array(xt::reshape_view(random_matrix(kLstmB * T, kLstmE, rng), {kLstmB, T, kLstmE})), true, "x");
-  const Tensor dy(Array(xt::reshape_view(random_matrix(kLstmB * T, kLstmH, rng), {kLstmB, T, kLstmH})));
+  Array x_value = random_matrix(kLstmB * T, kLstmE, rng), dy_value = random_matrix(kLstmB * T, kLstmH, rng);
+  x_value.reshape({kLstmB, T, kLstmE});
+  dy_value.reshape({kLstmB, T, kLstmH});
+  Tensor x(x_value, true, "x");
+  const Tensor dy(dy_value);
   const tg::Mask mask = xt::ones<bool>({kLstmB, T});
   LstmTimes t;
   t.steps = T;

@@ -74,17 +74,18 @@ class Lstm {
     const auto md = [](const memory& m) { return m.get_desc(); };
     using dnnl::prop_kind, dnnl::rnn_direction;
     const auto l2r = rnn_direction::unidirectional_left2right;
-    infer_pd_ = dnnl::lstm_forward::primitive_desc(
-        {prop_kind::forward_inference, l2r, md(x_), md(h0_), md(c0_), any(wl), any(wi), md(bias_), md(y_), md(hn_),
-         md(cn_)},
-        engine_);
-    train_pd_ = dnnl::lstm_forward::primitive_desc(
-        {prop_kind::forward_training, l2r, md(x_), md(h0_), md(c0_), any(wl), any(wi), md(bias_), md(y_), md(hn_),
-         md(cn_)},
-        engine_);
-    back_pd_ = dnnl::lstm_backward::primitive_desc(
-        {prop_kind::backward, l2r, md(x_), md(h0_), md(c0_), any(wl), any(wi), md(bias_), md(y_), md(hn_), md(cn_),
-         md(dx_), md(dh0_), md(dc0_), any(wl), any(wi), md(dbias_), md(dy_), md(dhn_), md(dcn_)},
+    using forward = dnnl::lstm_forward;
+    using backward = dnnl::lstm_backward;
+    infer_pd_ = forward::primitive_desc(forward::desc(prop_kind::forward_inference, l2r, md(x_), md(h0_), md(c0_),
+                                                      any(wl), any(wi), md(bias_), md(y_), md(hn_), md(cn_)),
+                                        engine_);
+    train_pd_ = forward::primitive_desc(forward::desc(prop_kind::forward_training, l2r, md(x_), md(h0_), md(c0_),
+                                                      any(wl), any(wi), md(bias_), md(y_), md(hn_), md(cn_)),
+                                        engine_);
+    back_pd_ = backward::primitive_desc(
+        backward::desc(prop_kind::backward, l2r, md(x_), md(h0_), md(c0_), any(wl), any(wi), md(bias_), md(y_),
+                       md(hn_), md(cn_), md(dx_), md(dh0_), md(dc0_), any(wl), any(wi), md(dbias_), md(dy_),
+                       md(dhn_), md(dcn_)),
         engine_, train_pd_);
     infer_ = dnnl::lstm_forward(infer_pd_);
     train_ = dnnl::lstm_forward(train_pd_);
@@ -155,11 +156,11 @@ class Lstm {
   memory plain(const memory::dims& dims, tag t) { return memory({dims, memory::data_type::f32, t}, engine_); }
   static float* data(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
   static void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
-  void reorder(const memory& from, const memory& to) {
+  void reorder(memory from, memory to) {  // handles: copies share the buffer
     if (from.get_desc() == to.get_desc())
       std::memcpy(to.get_data_handle(), from.get_data_handle(), from.get_desc().get_size());
     else
-      dnnl::reorder(from, to).execute(stream_, const_cast<memory&>(from), const_cast<memory&>(to));
+      dnnl::reorder(from, to).execute(stream_, from, to);
   }
   memory reordered(const memory& from, const memory::desc& desc) {
     memory to(desc, engine_);
