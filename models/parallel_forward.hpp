@@ -15,10 +15,10 @@
 // threads to pay for their hand-offs (tests/bench/README.md has the measurements).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,7 +75,6 @@ class WorkerPool {
 template <class T>
 ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& ids, const Mask& mask,
                                      WorkerPool& pool);
-
 
 // ---- --threads ---------------------------------------------------------------------
 

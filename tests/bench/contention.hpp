@@ -56,8 +56,7 @@ class Contention {
   [[noreturn]] static void spin(pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(0);  // the parent died before prctl took effect
-    for (volatile unsigned long n = 0;; n = n + 1) {
-    }
+    for (;;) asm volatile("");  // an endless loop the compiler must keep
   }
 
   std::vector<pid_t> pids_;
