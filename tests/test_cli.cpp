@@ -177,12 +177,15 @@ TEST_CASE("cli: evaluate --json prints one object whose confusion matrix counts 
 }
 
 // --threads 3 shares each batch among three threads (forward_parallel): the same counts,
-// and the loss to rounding (a share's gemms have other row counts).
-TEST_CASE("cli: evaluate with --threads 3 scores as with one thread") {
+// and the loss to rounding (a share's gemms have other row counts). auto picks some count.
+TEST_CASE("cli: evaluate with --threads 3 or auto scores as with one thread") {
   if (binary_missing()) return;
   const Cli cli;
   cli.train("model");
-  const Result one = cli.run("evaluate --checkpoint model --data test.csv --json");
+  const Result one = cli.run("evaluate --checkpoint model --data test.csv --json --threads 1");
+  const Result automatic = cli.run("evaluate --checkpoint model --data test.csv --json --threads auto");
+  REQUIRE_MESSAGE(automatic.status == 0, automatic.err);
+  CHECK(json::parse(automatic.out)["confusion"] == json::parse(one.out)["confusion"]);
   const Result three = cli.run("evaluate --checkpoint model --data test.csv --json --threads 3");
   REQUIRE_MESSAGE(one.status == 0, one.err);
   REQUIRE_MESSAGE(three.status == 0, three.err);
@@ -468,7 +471,9 @@ TEST_CASE("cli: every numeric option refuses NaN, a sign, overflow and out-of-ra
       {"--patience -1", "--patience: -1 is not a whole number from 0 to 100000"},
       {"--min-count -2", "--min-count: -2 is not a whole number ≥ 0"},
       {"--log-every -1", "--log-every: -1 is not a whole number ≥ 0"},
-      {"--threads 0", "--threads: 0 is not a whole number from 1 to 64"},
+      {"--threads 0", "--threads: 0 is not auto or a whole number from 1 to 64"},
+      {"--threads two", "--threads: two is not auto or a whole number from 1 to 64"},
+      {"--threads 65", "--threads: 65 is not auto or a whole number from 1 to 64"},
   };
   for (const auto& [option, message] : cases) {
     CAPTURE(option);

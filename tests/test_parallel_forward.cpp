@@ -3,10 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "autograd/autograd.hpp"
 #include "helpers.hpp"
@@ -87,6 +90,38 @@ TEST_CASE("worker pool: job 0 runs on the caller, each other job on its own work
   CHECK(calls == 1);
 }
 
+// spin = 0: every wait sleeps in the kernel at once. Workers that are asleep when a run
+// starts, or still asleep from the last one, must still get every job exactly once; and
+// a caller that waits asleep must see every worker's result.
+TEST_CASE("worker pool: passive waits (no spin) lose no work") {
+  for (const std::size_t threads : {2, 4}) {
+    CAPTURE(threads);
+    tg::WorkerPool pool(threads, std::chrono::microseconds(0));
+    std::vector<long> done(threads, 0);
+    for (int run = 0; run < 2000; ++run) {
+      std::vector<std::function<void()>> jobs;
+      for (std::size_t k = 0; k < threads; ++k) jobs.emplace_back([&, k] { ++done[k]; });
+      pool.run(jobs);
+      if (run % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let every worker fall asleep
+    }
+    for (std::size_t k = 0; k < threads; ++k) CHECK(done[k] == 2000);
+    // A slow job: the caller finishes its own at once and waits asleep for the worker's.
+    std::atomic<bool> late{false};
+    pool.run({[] {}, [&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                late = true;
+              }});
+    CHECK(late);
+  }
+}
+
+TEST_CASE("worker pool: a pool destroyed while its workers sleep joins them") {
+  for (int k = 0; k < 20; ++k) {
+    tg::WorkerPool pool(3, std::chrono::microseconds(k % 2 ? 0 : 200));
+    if (k % 4 == 0) pool.run({[] {}, [] {}, [] {}});
+  }  // a hang here would time the test out
+}
+
 TEST_CASE("worker pool: an exception in any job reaches the caller, and the pool keeps working") {
   tg::WorkerPool pool(2);
   CHECK_THROWS_WITH_AS(pool.run({[] {}, [] { throw tg::Error("job 1 failed"); }}), "job 1 failed", tg::Error);
@@ -133,4 +168,55 @@ TEST_CASE("forward_parallel: evaluation only, and errors from a worker's rows re
                        "gather: id 40 is out of range for a table of 40 rows", tg::Error);
   ids(1, 0) = 39;
   CHECK(tg::forward_parallel(model, ids, mask, pool).logits.shape()[0] == 2);
+}
+
+// ---- --threads ---------------------------------------------------------------------
+
+TEST_CASE("--threads: auto, or a whole number from 1 to 64; anything else is one clear error") {
+  CHECK(tg::parse_threads("auto") == tg::kAutoThreads);
+  CHECK(tg::parse_threads("1") == 1);
+  CHECK(tg::parse_threads("2") == 2);
+  CHECK(tg::parse_threads("64") == 64);
+  for (const char* bad : {"0", "65", "-1", "", "two", "2.5", " 2", "2 ", "+2", "AUTO", "18446744073709551617"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(tg::read_threads(bad).has_value());
+    CHECK_THROWS_WITH_AS(tg::parse_threads(bad),
+                         fmt::format("--threads: {} is not auto or a whole number from 1 to 64", bad).c_str(), tg::Error);
+  }
+}
+
+TEST_CASE("--threads auto: the cores others leave idle, at least 1, at most 4 and the usable ones") {
+  CHECK(tg::auto_thread_count(2, 0.0) == 2);
+  CHECK(tg::auto_thread_count(2, 0.4) == 2);
+  CHECK(tg::auto_thread_count(2, 0.6) == 1);
+  CHECK(tg::auto_thread_count(2, 2.0) == 1);
+  CHECK(tg::auto_thread_count(2, 7.5) == 1);  // a machine busier than its cores
+  CHECK(tg::auto_thread_count(1, 0.0) == 1);
+  CHECK(tg::auto_thread_count(16, 1.0) == 4);
+  CHECK(tg::auto_thread_count(8, 5.2) == 3);
+  CHECK(tg::usable_cores() >= 1);
+  const double busy = tg::busy_cores_elsewhere(std::chrono::milliseconds(20));
+  CHECK(busy >= 0);
+  CHECK(busy <= double(std::thread::hardware_concurrency()));
+}
+
+TEST_CASE("Cores: one count for every phase; evaluation gets a pool only for more than one") {
+  tg::Cores one(1);
+  CHECK(one.count() == 1);
+  CHECK(one.describe() == "1");
+  CHECK(one.for_evaluation() == nullptr);
+  tg::Cores three(3);
+  three.for_training();
+  tg::WorkerPool* pool = three.for_evaluation();
+  REQUIRE(pool != nullptr);
+  CHECK(pool->size() == 3);
+  CHECK(three.for_evaluation() == pool);  // made once
+  tg::Cores automatic(tg::kAutoThreads);
+  const std::size_t n = automatic.count();
+  CHECK(n >= 1);
+  CHECK(n <= std::min<std::size_t>(4, tg::usable_cores()));
+  CHECK(automatic.count() == n);  // resolved once
+  CHECK(automatic.describe().rfind(fmt::format("auto: {} (", n), 0) == 0);
+  tg::set_blas_threads(1);  // as the tests run (TG_TEST_ENVIRONMENT)
+  CHECK_THROWS_AS(tg::Cores(65), tg::Error);
 }

@@ -1,23 +1,31 @@
-// Evaluation forward with a batch's rows shared among threads (see parallel_forward.hpp).
+// --threads and evaluation with a batch's rows shared among threads (see parallel_forward.hpp).
 #include "models/training/parallel_forward.hpp"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
+#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
 
 #include "autograd/tape.hpp"
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace tg {
 
-namespace {
-// Waits until word ≠ old: spinning for up to 200 µs, then sleeping in the kernel.
-void await_change(const std::atomic<std::size_t>& word, std::size_t old) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+// Waits until word ≠ old: spinning for up to spin_, then sleeping in the kernel.
+void WorkerPool::await_change(const std::atomic<std::size_t>& word, std::size_t old) const {
+  const auto give_up = std::chrono::steady_clock::now() + spin_;
   for (std::size_t spins = 0; word.load(std::memory_order_acquire) == old; ++spins) {
-    if (spins % 64 == 0 && std::chrono::steady_clock::now() > give_up) {
-      word.wait(old, std::memory_order_acquire);
+    if (spins % 64 == 0 && std::chrono::steady_clock::now() >= give_up) {
+      word.wait(old, std::memory_order_acquire);  // returns at once if word changed meanwhile
       return;
     }
 #if defined(__x86_64__) || defined(__i386__)
@@ -25,9 +33,8 @@ void await_change(const std::atomic<std::size_t>& word, std::size_t old) {
 #endif
   }
 }
-}  // namespace
 
-WorkerPool::WorkerPool(std::size_t threads) {
+WorkerPool::WorkerPool(std::size_t threads, std::chrono::microseconds spin) : spin_(spin) {
   if (threads == 0) throw Error("WorkerPool: needs at least one thread (the caller)");
   for (std::size_t k = 1; k < threads; ++k) workers_.emplace_back([this, k] { work(k); });
 }
@@ -155,5 +162,94 @@ ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& i
 
 template ClassifierOutput<float> forward_parallel(SentimentClassifier<float>&, const Ids&, const Mask&, WorkerPool&);
 template ClassifierOutput<double> forward_parallel(SentimentClassifier<double>&, const Ids&, const Mask&, WorkerPool&);
+
+// ---- --threads ---------------------------------------------------------------------
+
+std::optional<std::size_t> read_threads(std::string_view text) {
+  if (text == "auto") return kAutoThreads;
+  std::size_t n = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, error] = std::from_chars(text.data(), end, n);
+  if (text.empty() || error != std::errc() || ptr != end || n < 1 || n > kMaxThreads) return std::nullopt;
+  return n;
+}
+
+std::size_t parse_threads(std::string_view text) {
+  if (const std::optional<std::size_t> n = read_threads(text)) return *n;
+  throw Error(fmt::format("--threads: {} is not auto or a whole number from 1 to {}", text, kMaxThreads));
+}
+
+std::size_t usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+namespace {
+// CPU seconds: every core's busy time from /proc/stat (user, nice, system, irq, softirq,
+// steal), and this process's own (all its threads).
+struct CpuTimes {
+  double machine_busy = 0, own = 0;
+  static CpuTimes now() {
+    CpuTimes t;
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal)
+      t.machine_busy = (user + nice + system + irq + softirq + steal) / double(sysconf(_SC_CLK_TCK));
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    t.own = double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + double(r.ru_utime.tv_usec + r.ru_stime.tv_usec) * 1e-6;
+    return t;
+  }
+};
+}  // namespace
+
+double busy_cores_elsewhere(std::chrono::milliseconds window) {
+  const CpuTimes before = CpuTimes::now();
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);
+  const CpuTimes after = CpuTimes::now();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double others = (after.machine_busy - before.machine_busy) - (after.own - before.own);
+  return std::clamp(others / seconds, 0.0, double(std::thread::hardware_concurrency()));
+}
+
+std::size_t auto_thread_count(std::size_t usable, double busy_elsewhere) {
+  constexpr std::size_t kMaxAuto = 4;
+  const long idle = std::lround(double(usable) - busy_elsewhere);
+  return std::size_t(std::clamp<long>(idle, 1, long(std::min(usable, kMaxAuto))));
+}
+
+void set_blas_threads(std::size_t n) { openblas_set_num_threads(int(n)); }
+
+Cores::Cores(std::size_t requested) : count_(requested), automatic_(requested == kAutoThreads) {
+  if (requested > kMaxThreads)
+    throw Error(fmt::format("Cores: {} threads (expected auto or 1 to {})", requested, kMaxThreads));
+}
+
+std::size_t Cores::count() {
+  if (count_ == kAutoThreads) {
+    usable_ = usable_cores();
+    busy_elsewhere_ = busy_cores_elsewhere(std::chrono::milliseconds(100));
+    count_ = auto_thread_count(usable_, busy_elsewhere_);
+  }
+  return count_;
+}
+
+std::string Cores::describe() {
+  const std::size_t n = count();
+  if (!automatic_) return std::to_string(n);
+  return fmt::format("auto: {} ({:.1f} of {} cores busy elsewhere)", n, busy_elsewhere_, usable_);
+}
+
+void Cores::for_training() { set_blas_threads(count()); }
+
+WorkerPool* Cores::for_evaluation() {
+  set_blas_threads(1);
+  if (count() == 1) return nullptr;
+  if (!pool_) pool_ = std::make_unique<WorkerPool>(count_);
+  return pool_.get();
+}
 
 }  // namespace tg

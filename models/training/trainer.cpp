@@ -19,6 +19,22 @@
 
 namespace tg {
 
+// Note [Keeping freed memory] (docs/benchmarks.md, "glibc's malloc"): glibc hands the top
+// of its heap back to the kernel after a large free, and serves blocks of 128 KB and up
+// from fresh mmaps. The tape makes a fresh temporary per op, so each op of a batch would
+// page-fault its memory back in: that made one LSTM step ~12× slower. Keeping up to 256 MB
+// of freed memory, and serving blocks under 64 MB from the heap, removes the faults. Called
+// on entry by training and evaluation (it is idempotent and cheap); under mimalloc, which the
+// programs link when present, glibc's settings have nothing to act on.
+void keep_freed_memory() {
+  static const bool tuned = [] {
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    return true;
+  }();
+  (void)tuned;
+}
+
 int argmax_row(const Array<float>& x, std::size_t b) {
   int best = 0;
   for (std::size_t c = 1; c < x.shape()[1]; ++c)
@@ -27,17 +43,6 @@ int argmax_row(const Array<float>& x, std::size_t b) {
 }
 
 namespace {
-
-// glibc gives the top of the heap back to the OS after every large free by default.
-// The tape makes one fresh temporary per op, so each op then page-faults its memory
-// back in: that makes an LSTM step ~12x slower (../shared/XTENSOR-NOTES.md, section 3).
-// Keeping up to 256 MB of freed memory, and serving blocks under 64 MB from the heap
-// rather than mmap, removes the faults. Done once, when the library is loaded.
-const bool kMallocTuned = [] {
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  return true;
-}();
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
@@ -203,6 +208,7 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
                                  const EncodedData& valid, const TrainOptions& options,
                                  const TrainCallbacks& callbacks) {
   check_options(options, train, valid);
+  keep_freed_memory();
   const NamedTensors<float> params = model.named_parameters();
   Adam<float> optimizer(params, AdamOptions{.lr = options.lr, .weight_decay = options.weight_decay,
                                             .decoupled_weight_decay = options.decoupled_decay});
@@ -214,6 +220,7 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
   std::size_t step = 0, epochs_without_gain = 0;
   for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
     if ((history.interrupted = stop_requested(options))) break;
+    if (options.cores) options.cores->for_training();
     EpochRun run;
     const std::vector<Batch> epoch_batches = batcher.epoch(epoch);
     for (std::size_t i = 0; i < epoch_batches.size() && !history.interrupted; ++i, ++step) {
@@ -225,7 +232,8 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
     }
     if (history.interrupted) break;  // a partial epoch is neither scored nor kept
 
-    const Evaluation scored = evaluate_classifier(model, valid);
+    const Evaluation scored =
+        evaluate_classifier(model, valid, 256, options.cores ? options.cores->for_evaluation() : nullptr);
     const EpochRecord record{epoch, run.loss_sum / double(run.seen), double(run.correct) / double(run.seen),
                              scored.loss, scored.metrics.accuracy, scored.metrics.macro_f1,
                              seconds_since(run.start), optimizer.lr()};
@@ -258,6 +266,7 @@ Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedD
                                WorkerPool* pool) {
   Evaluation result;
   if (data.ids.empty()) return result;
+  keep_freed_memory();
   NoGrad<float> no_grad;
   model.eval();
   const Batcher batcher(data.ids, data.labels, {batch_size, false, 0, 0});
@@ -277,6 +286,7 @@ std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const V
                                       const std::vector<std::string>& texts, std::size_t max_tokens,
                                       WorkerPool* pool) {
   constexpr std::size_t kChunk = 256;
+  keep_freed_memory();
   NoGrad<float> no_grad;
   model.eval();
   std::vector<Prediction> out;

@@ -38,6 +38,7 @@ struct TrainOptions {
   std::uint64_t seed = 1;         // shuffling (and, through ClassifierConfig, initialisation)
   bool check_finite = false;      // anomaly mode: stop at the first non-finite value or gradient
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal handler) to stop after the current batch
+  Cores* cores = nullptr;  // --threads: BLAS threads while training, workers while validating; null: as BLAS is set
 };
 
 // A model configuration and a training configuration that go together. The recipes
@@ -112,6 +113,10 @@ struct Evaluation {
 // single-threaded then); the results are those of one thread, to rounding.
 Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data,
                                std::size_t batch_size = 256, WorkerPool* pool = nullptr);
+
+// Makes glibc's malloc keep freed memory instead of handing it back to the kernel after
+// every batch (Note [Keeping freed memory] in trainer.cpp). Training and evaluation call it.
+void keep_freed_memory();
 
 // The index of the largest value in row b of a (B,C) array of logits or probabilities: the
 // predicted class. Ties go to the lower class.

@@ -2,9 +2,11 @@
 // of 1-element adds recorded, back-propagated and freed, against the same arithmetic
 // without the engine; (2) the LSTM-sized matmul (64×228)·(228×512) forward and
 // backward through the engine against raw cblas_sgemm into preallocated buffers; (3) the
-// LSTM step's product for 1–64 rows, tapegrad's against BLAS's on both weight layouts.
-// Run: ./bench_engine [--threads 1] [--reps 200] [--chain 1000] [--part all|ops|matmul|few-rows] [--json]
-#include <malloc.h>
+// LSTM step's product for 1–64 rows, tapegrad's against BLAS's on both weight layouts;
+// (4) one LSTM layer (training step and inference) against oneDNN's fused LSTM, when
+// CMake found oneDNN (Debian's libdnnl-dev; optional, never in CI).
+// Run: ./bench_engine [--threads 1] [--reps 200] [--chain 1000] [--part all|ops|matmul|few-rows|lstm]
+//                     [--contention N] [--json]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,8 +21,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <xtensor-blas/xlinalg.hpp>  // declares cblas_sgemm; <cblas.h> would clash with it
+#include <xtensor/xadapt.hpp>
 
 #include "autograd/autograd.hpp"
+#include "models/training/trainer.hpp"
+#include "nn/lstm.hpp"
+#include "contention.hpp"
+#ifdef TG_HAVE_DNNL
+#include "onednn_lstm.hpp"
+#endif
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -268,6 +277,86 @@ FewRowTimes bench_few_rows(int reps, int warmup) {
   return t;
 }
 
+// ---- (4) one LSTM layer, against oneDNN's fused LSTM ------------------------------
+
+// The flagship's LSTM shape: B = 64 tweets, E = 100, H = 128, every sequence T long.
+// A training step is forward on a tape, L = Σ y ⊙ dY, backward (dx and every weight's
+// gradient) and freeing the tape; inference is forward under NoGrad. oneDNN's step is
+// lstm_forward (training) + lstm_backward with dL/dy = dY, on the same weights and input
+// (tests/bench/onednn_lstm.hpp), timed in the same repetition, so load hits both alike.
+constexpr std::size_t kLstmB = 64, kLstmE = 100, kLstmH = 128;
+const std::vector<std::size_t> kLstmSteps = {20, 30, 48};
+
+struct LstmTimes {
+  std::size_t steps = 0;
+  Samples tg_train, tg_infer, dnnl_train, dnnl_infer;
+  bool have_dnnl = false;
+  double diff_y = 0, diff_grads = 0;  // max relative differences, tapegrad against oneDNN
+};
+
+#ifdef TG_HAVE_DNNL
+double max_rel_diff(const Array& got, const std::vector<float>& want) {
+  return max_rel_diff(got, Array(xt::adapt(want, got.shape())));
+}
+#endif
+
+LstmTimes bench_lstm(std::size_t T, int reps, int warmup, int threads) {
+  std::mt19937_64 init(11);
+  std::mt19937 rng(13);
+  tg::LSTM<float> lstm(kLstmE, kLstmH, init);
+  tg::LSTMWeights<float>& w = lstm.forward_weights;
+  Array x_value = random_matrix(kLstmB * T, kLstmE, rng), dy_value = random_matrix(kLstmB * T, kLstmH, rng);
+  x_value.reshape({kLstmB, T, kLstmE});
+  dy_value.reshape({kLstmB, T, kLstmH});
+  Tensor x(x_value, true, "x");
+  const Tensor dy(dy_value);
+  const tg::Mask mask = xt::ones<bool>({kLstmB, T});
+  LstmTimes t;
+  t.steps = T;
+  Array y;
+  const auto train_step = [&] {
+    drop_grads({&x, &w.weight_ih, &w.weight_hh, &w.bias_ih, &w.bias_hh});
+    tg::Tape<float> tape;
+    const Tensor states = lstm.forward(x, mask).states;
+    tape.backward(tg::sum(states * dy));
+    y = states.value();
+  };
+  const auto infer = [&] {
+    tg::NoGrad<float> no_grad;
+    keep(lstm.forward(x, mask).states.node());
+  };
+#ifdef TG_HAVE_DNNL
+  const auto vec = [](const Array& a) { return std::vector<float>(a.begin(), a.end()); };
+  onednn::Lstm fused({int(kLstmB), int(T), int(kLstmE), int(kLstmH), vec(x.value()), vec(w.weight_ih.value()),
+                      vec(w.weight_hh.value()), vec(w.bias_ih.value()), vec(w.bias_hh.value()), vec(dy.value())},
+                     threads);
+  t.have_dnnl = true;
+  train_step();
+  fused.train_step();
+  const onednn::LstmResult r = fused.result();
+  t.diff_y = max_rel_diff(y, r.y);
+  t.diff_grads = std::max({max_rel_diff(x.grad(), r.dx), max_rel_diff(w.weight_ih.grad(), r.dw_ih),
+                           max_rel_diff(w.weight_hh.grad(), r.dw_hh), max_rel_diff(w.bias_ih.grad(), r.db),
+                           max_rel_diff(w.bias_hh.grad(), r.db)});
+#else
+  (void)threads;
+#endif
+  for (int rep = 0; rep < warmup + reps; ++rep) {
+    Laps lap(rep >= warmup);
+    train_step();
+    lap.lap(t.tg_train);
+    infer();
+    lap.lap(t.tg_infer);
+#ifdef TG_HAVE_DNNL
+    fused.train_step();
+    lap.lap(t.dnnl_train);
+    fused.infer();
+    lap.lap(t.dnnl_infer);
+#endif
+  }
+  return t;
+}
+
 // ---- reporting ----------------------------------------------------------------
 
 struct Row {
@@ -345,6 +434,31 @@ Part few_rows_part(const FewRowTimes& t) {
   return p;
 }
 
+Part lstm_part(const std::vector<LstmTimes>& times) {
+  Part p;
+  p.key = "lstm";
+  p.title = fmt::format("(4) one LSTM layer, B = {}, E = {}, H = {}: tapegrad against oneDNN's fused LSTM, µs", kLstmB,
+                        kLstmE, kLstmH);
+  for (const LstmTimes& t : times) {
+    const std::string T = std::to_string(t.steps);
+    p.rows.push_back({"T" + T + "_tapegrad_train", "T = " + T + ": tapegrad training step", &t.tg_train});
+    if (t.have_dnnl) p.rows.push_back({"T" + T + "_onednn_train", "T = " + T + ": oneDNN training step", &t.dnnl_train});
+    p.rows.push_back({"T" + T + "_tapegrad_infer", "T = " + T + ": tapegrad inference", &t.tg_infer});
+    if (t.have_dnnl) p.rows.push_back({"T" + T + "_onednn_infer", "T = " + T + ": oneDNN inference", &t.dnnl_infer});
+    if (!t.have_dnnl) continue;
+    const double train = t.tg_train.median() / t.dnnl_train.median(), infer = t.tg_infer.median() / t.dnnl_infer.median();
+    p.lines.push_back(fmt::format("T = {:2}: tapegrad / oneDNN  training {:.2f} [target ≤ 1.25: {}], inference {:.2f} "
+                                  "[target ≤ 1.1: {}]; outputs differ by {:.1e}, gradients by {:.1e} (relative)",
+                                  t.steps, train, train <= 1.25 ? "met" : "MISSED", infer, infer <= 1.1 ? "met" : "MISSED",
+                                  t.diff_y, t.diff_grads));
+    p.verdict["T" + T] = {{"train_ratio", train}, {"infer_ratio", infer}, {"max_rel_diff_output", t.diff_y},
+                          {"max_rel_diff_grads", t.diff_grads}};
+  }
+  if (!times.empty() && !times.front().have_dnnl)
+    p.lines.push_back("oneDNN not found at build time (apt-get install libdnnl-dev, then rerun cmake): tapegrad alone");
+  return p;
+}
+
 void print_part(const Part& p) {
   fmt::print("\n{}\n  {:<44} {:>10} {:>10}\n", p.title, "", "median", "min");
   for (const Row& r : p.rows)
@@ -361,47 +475,59 @@ nlohmann::json part_json(const Part& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Keep freed temporaries in the heap: glibc trimming makes fresh 32 KB+ temporaries
-  // fault their pages in again, ~12× slower (XTENSOR-NOTES §3).
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  // Keep freed temporaries in the heap, as training does (Note [Keeping freed memory]).
+  tg::keep_freed_memory();
 
   CLI::App app("tapegrad engine benchmark: overhead per recorded op, and LSTM-sized matmul vs raw BLAS");
-  int threads = 1, reps = 200, warmup = 20;
+  int threads = 1, reps = 200, warmup = 20, contention = 0;
   std::size_t chain = 1000;
   bool json = false;
   std::string part = "all";
-  app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
+  app.add_option("--threads", threads, "BLAS threads (and oneDNN's, part 4)")->check(CLI::Range(1, 64));
+  app.add_option("--contention", contention, "busy-looping child processes to run meanwhile (a busy machine)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--reps", reps, "timed repetitions (the median is reported)")->check(CLI::Range(1, 1000000));
   app.add_option("--warmup", warmup, "untimed repetitions first")->check(CLI::Range(0, 1000000));
   app.add_option("--chain", chain, "ops per recorded chain in part 1")->check(CLI::Range(1, 1000000));
-  app.add_option("--part", part, "run one part only (for profiling)")->check(CLI::IsMember({"all", "ops", "matmul", "few-rows"}));
+  app.add_option("--part", part, "run one part only (for profiling)")->check(CLI::IsMember({"all", "ops", "matmul", "few-rows", "lstm"}));
   app.add_flag("--json", json, "print JSON instead of the table");
   CLI11_PARSE(app, argc, argv);
-  openblas_set_num_threads(threads);
+  try {
+    openblas_set_num_threads(threads);
+    const bench::Contention busy(contention);
 
-  const auto before = CpuSnapshot::take();
-  // The Times outlive the Parts, whose rows point into them.
-  ChainTimes ch;
-  MatmulTimes mm;
-  std::vector<Part> parts;
-  FewRowTimes few;
-  if (part == "all" || part == "ops") parts.push_back(ops_part(ch = bench_chain(chain, reps, warmup), chain));
-  if (part == "all" || part == "matmul") parts.push_back(matmul_part(mm = bench_matmul(reps, warmup)));
-  if (part == "all" || part == "few-rows") parts.push_back(few_rows_part(few = bench_few_rows(reps, warmup)));
-  const double foreign = foreign_cpu_percent(before, CpuSnapshot::take());
+    const auto before = CpuSnapshot::take();
+    // The Times outlive the Parts, whose rows point into them.
+    ChainTimes ch;
+    MatmulTimes mm;
+    std::vector<Part> parts;
+    FewRowTimes few;
+    std::vector<LstmTimes> lstm;
+    if (part == "all" || part == "ops") parts.push_back(ops_part(ch = bench_chain(chain, reps, warmup), chain));
+    if (part == "all" || part == "matmul") parts.push_back(matmul_part(mm = bench_matmul(reps, warmup)));
+    if (part == "all" || part == "few-rows") parts.push_back(few_rows_part(few = bench_few_rows(reps, warmup)));
+    if (part == "all" || part == "lstm") {
+      for (std::size_t T : kLstmSteps) lstm.push_back(bench_lstm(T, reps, warmup, threads));
+      parts.push_back(lstm_part(lstm));
+    }
+    const double foreign = foreign_cpu_percent(before, CpuSnapshot::take());
 
-  if (json) {
-    nlohmann::json j;
-    j["config"] = {{"openblas_threads", threads}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
-                   {"foreign_cpu_percent", foreign}};
-    for (const Part& p : parts) j[p.key] = part_json(p);
-    fmt::print("{}\n", j.dump(2));
+    if (json) {
+      nlohmann::json j;
+      j["config"] = {{"openblas_threads", threads}, {"contention", contention}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
+                     {"foreign_cpu_percent", foreign}};
+      for (const Part& p : parts) j[p.key] = part_json(p);
+      fmt::print("{}\n", j.dump(2));
+      return 0;
+    }
+    fmt::print("tapegrad engine benchmark — {} OpenBLAS thread(s), median/min of {} reps after {} warm-up.\n"
+               "Other processes used {:.0f}% of the machine's CPU meanwhile{}{}.\n", threads, reps, warmup, foreign,
+               contention > 0 ? fmt::format(" ({} of them started by --contention)", contention) : "",
+               foreign > 5 && contention == 0 ? ": the numbers are contended, rerun on a quiet machine" : "");
+    for (const Part& p : parts) print_part(p);
     return 0;
+  } catch (const std::exception& e) {  // oneDNN's errors too; the destructor stops --contention's children
+    fmt::print(stderr, "bench_engine: {}\n", e.what());
+    return 1;
   }
-  fmt::print("tapegrad engine benchmark — {} OpenBLAS thread(s), median/min of {} reps after {} warm-up.\n"
-             "Other processes used {:.0f}% of the machine's CPU meanwhile{}.\n", threads, reps, warmup, foreign,
-             foreign > 5 ? ": the numbers are contended, rerun on a quiet machine" : "");
-  for (const Part& p : parts) print_part(p);
-  return 0;
 }

@@ -5,7 +5,7 @@
 // does the same work in PyTorch and tests/bench/compare_pytorch runs both (tests/bench/README.md).
 //
 //   ./bench_sentiment [--train FILE] [--pooling attention|last|mean] [--padding batch|48]
-//                     [--threads N] [--warmup N] [--batches N] [--seed N]
+//                     [--threads auto|N] [--contention N] [--warmup N] [--batches N] [--seed N]
 //                     [--latency-tweets N] [--builtin] [--write-data FILE]
 //
 // Phases, each on the same encoded training split (tokenizing is never timed):
@@ -16,10 +16,12 @@
 //  2. inference, batch 64: evaluation mode, no tape (NoGrad), the split in file order
 //     in batches of 64 padded as in training; forward to logits and argmax. With
 //     --threads N each batch's rows are shared among N threads (forward_parallel).
-//     --threads N is the cores tapegrad may use, as torch.set_num_threads(N): BLAS gets
-//     N threads where one thread of control runs (training, batch 1), 1 in each worker.
+//     --threads is the sentiment program's (docs/cli.md; tg::Cores): the cores tapegrad may
+//     keep busy, as torch.set_num_threads(N): BLAS gets N threads in training, 1 in each
+//     evaluation worker. auto (the default) takes the cores other processes leave idle.
 //  3. latency, batch 1: the first --latency-tweets tweets one at a time, each timed
 //     alone from its ids to the predicted class; p50 and p99 (nearest rank).
+// --contention N runs N busy-looping child processes meanwhile (tests/bench/contention.hpp).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -42,8 +44,7 @@
 #include "models/training/parallel_forward.hpp"
 #include "models/data/synthetic_tweets.hpp"
 #include "models/training/trainer.hpp"
-
-extern "C" void openblas_set_num_threads(int);
+#include "contention.hpp"
 
 namespace {
 
@@ -216,16 +217,17 @@ struct InferenceRun {
   std::size_t checksum = 0;
 };
 
-// Batches are shared among `threads` workers (forward_parallel), each calling BLAS single-
-// threaded; a single tweet cannot be split, so for the latency BLAS gets the threads.
+// Batches are shared among the cores' workers (forward_parallel), each calling BLAS single-
+// threaded; a single tweet cannot be split, so it runs on this thread alone.
 InferenceRun time_inference(tg::SentimentClassifier<float>& model, const tg::EncodedData& data, std::size_t pad_to,
-                            std::size_t latency_tweets, int threads) {
+                            std::size_t latency_tweets, tg::Cores& cores) {
   constexpr std::size_t kWarmupBatches = 3, kWarmupSingles = 20;
   tg::NoGrad<float> no_grad;
   model.eval();
   InferenceRun run;
-  tg::WorkerPool pool{std::size_t(threads)};
-  openblas_set_num_threads(1);
+  tg::WorkerPool* const workers = cores.for_evaluation();
+  tg::WorkerPool alone{1};
+  tg::WorkerPool& pool = workers ? *workers : alone;
   const std::vector<tg::Batch> batches = tg::Batcher(data.ids, data.labels, {64, false, 0, pad_to}).epoch(0);
   for (std::size_t i = 0; i < std::min(kWarmupBatches, batches.size()); ++i)
     run.checksum += classify(model, batches[i], pool);
@@ -241,7 +243,6 @@ InferenceRun time_inference(tg::SentimentClassifier<float>& model, const tg::Enc
     const std::array<std::size_t, 1> row{i};
     one_each.push_back(tg::make_batch(data.ids, data.labels, row, pad_to));
   }
-  openblas_set_num_threads(threads);
   for (std::size_t i = 0; i < singles; ++i) {
     const auto t0 = Clock::now();
     run.checksum += classify(model, one_each[i], pool);  // one row: runs on this thread alone
@@ -262,12 +263,13 @@ double percentile(std::vector<double> values, double p) {
 struct Settings {
   std::string train, pooling = "attention", padding = "batch", write_data;
   bool builtin = false;
-  int threads = 1;
+  std::string threads = "auto";
+  int contention = 0;
   std::size_t warmup = 5, batches = 50, latency_tweets = 300;
   std::uint64_t seed = 1;
 };
 
-nlohmann::json report(const Settings& s, const Data& data, const tg::Recipe& recipe, std::size_t vocab_size,
+nlohmann::json report(const Settings& s, tg::Cores& cores, const Data& data, const tg::Recipe& recipe, std::size_t vocab_size,
                       const TrainingRun& train, double rss_after_training, const InferenceRun& infer) {
   const double tweets = double(data.rows.size());
   const double train_rate = double(train.timed_tweets) / train.timed.wall_s;
@@ -278,7 +280,9 @@ nlohmann::json report(const Settings& s, const Data& data, const tg::Recipe& rec
   j["pooling"] = s.pooling;
   j["padding"] = s.padding;
   j["packed"] = false;
-  j["threads"] = s.threads;
+  j["threads"] = cores.count();
+  j["threads_setting"] = cores.describe();
+  j["contention"] = s.contention;
   j["warmup_batches"] = s.warmup;
   j["batches_timed"] = s.batches;
   j["batch_size"] = recipe.train.batch_size;
@@ -310,7 +314,6 @@ nlohmann::json report(const Settings& s, const Data& data, const tg::Recipe& rec
 }
 
 int run(const Settings& s) {
-  openblas_set_num_threads(s.threads);
   const Data data = load_data(s.train, s.builtin);
   if (!s.write_data.empty()) {  // the exact tweets, for pytorch_reference.py --train
     tg::write_labelled_csv(s.write_data, data.rows);
@@ -326,10 +329,13 @@ int run(const Settings& s) {
   recipe.model.vocab_size = vocab.size();
   recipe.train.pad_to = pad_to;
   tg::SentimentClassifier<float> model(recipe.model);
+  const bench::Contention contention(s.contention);
+  tg::Cores cores(tg::parse_threads(s.threads));  // auto looks at the machine with the contention running
+  recipe.train.cores = &cores;
   const TrainingRun train = time_training(model, encoded, recipe.train, s.warmup, s.batches);
   const double rss_after_training = peak_rss_mb();
-  const InferenceRun infer = time_inference(model, encoded, pad_to, s.latency_tweets, s.threads);
-  std::cout << report(s, data, recipe, vocab.size(), train, rss_after_training, infer).dump(2) << "\n";
+  const InferenceRun infer = time_inference(model, encoded, pad_to, s.latency_tweets, cores);
+  std::cout << report(s, cores, data, recipe, vocab.size(), train, rss_after_training, infer).dump(2) << "\n";
   return 0;
 }
 
@@ -346,9 +352,10 @@ int main(int argc, char** argv) {
   app.add_option("--pooling", s.pooling, "attention | last | mean")->check(CLI::IsMember({"attention", "last", "mean"}));
   app.add_option("--padding", s.padding, "batch: pad each batch to its longest tweet; 48: pad every batch to 48 tokens")
       ->check(CLI::IsMember({"batch", "48"}));
-  app.add_option("--threads", s.threads,
-                 "cores to use: BLAS threads for training and batch 1, workers sharing each batch of 64")
-      ->check(CLI::Range(1, 64));
+  app.add_option("--threads", s.threads, "cores to keep busy, as the sentiment program's --threads: auto or 1-64")
+      ->check([](const std::string& text) { return tg::read_threads(text) ? "" : "expected auto or 1 to 64"; });
+  app.add_option("--contention", s.contention, "busy-looping child processes to run meanwhile (a busy machine)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--warmup", s.warmup, "untimed training batches first (they also build the epoch's batches)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--batches", s.batches, "timed training batches (warm-up + timed ≤ one epoch)");

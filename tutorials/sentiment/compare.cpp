@@ -77,7 +77,7 @@ int run_compare(const CompareArgs& args) {
     const fs::path dir = fs::path(args.out) / pooling;
     nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
     if (!data.test.ids.empty())
-      extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics, label_names());
+      extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test, 256, run_cores().for_evaluation()).metrics, label_names());
     save_sentiment_checkpoint(dir, *best.model, data.vocab, checkpoint_info(best, args.recipe, extra));
     const std::string line = fmt::format("{}/ (the best {} model of seeds 1..{}: seed {})", dir.string(), pooling,
                                          seeds_done, best.recipe.train.seed);
@@ -131,7 +131,7 @@ Comparison run_comparison(const RecipeArgs& args, const std::vector<Variant>& va
       progress.clear_line();
       if ((c.interrupted = trained.history.interrupted)) return c;
       ComparisonRun run{variant, seed, trained.history, std::nullopt};
-      if (with_test) run.test = evaluate_classifier(*trained.model, data.test).metrics;
+      if (with_test) run.test = evaluate_classifier(*trained.model, data.test, 256, run_cores().for_evaluation()).metrics;
       print_run(run, trained.history, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       c.runs.push_back(std::move(run));
       if (!best || trained.history.best_valid.accuracy > best->history.best_valid.accuracy) best = std::move(trained);
@@ -191,7 +191,7 @@ Subcommand add_compare_command(CLI::App& app) {
                                       "encoders DIR/<encoder>+<pooling>/), updated as runs finish")
       ->type_name("DIR");
   add_recipe_options(*cmd, args->recipe);
-  return {cmd, [args, out](int) {
+  return {cmd, [args, out] {
             args->has_out = out->count() > 0;
             return run_compare(*args);
           }};

@@ -70,7 +70,7 @@ void show_predictions(const TrainedModel& best, const PreparedData& data, std::s
       "@SouthwestAir is there a delay on flight 161 out of Dallas?",
       "@AmericanAir i am flying from Miami to Seattle on monday, my seat is 14c. thank you so much"};
   const bool colour = colour_enabled(false);
-  const std::vector<Prediction> predictions = predict_texts(*best.model, data.vocab, texts, max_tokens);
+  const std::vector<Prediction> predictions = predict_texts(*best.model, data.vocab, texts, max_tokens, run_cores().for_evaluation());
   for (std::size_t i = 0; i < texts.size(); ++i)
     fmt::print("{}\n{}\n", texts[i], format_prediction(predictions[i], label_names(), colour));
 }
@@ -112,7 +112,7 @@ int run_demo(const DemoArgs& args) {
   heading(3, "save the best attention model and write its report");
   const TrainedModel& best = comparison.best_with_pooling("attention");
   nlohmann::json extra = {{"data", splits.files}, {"demo", true}};
-  extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test).metrics, label_names());
+  extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test, 256, run_cores().for_evaluation()).metrics, label_names());
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));
   fmt::print("saved the checkpoint (seed {}) to {}/\n", best.recipe.train.seed, model_dir.string());
   ReportArgs report_args;
@@ -147,7 +147,7 @@ Subcommand add_demo_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "the directory for the CSV files, the model and the report")
       ->type_name("DIR")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "a tiny version that runs in seconds (a smoke test; its numbers mean nothing)");
-  return {cmd, [args](int) { return run_demo(*args); }};
+  return {cmd, [args] { return run_demo(*args); }};
 }
 
 }  // namespace tg::cli

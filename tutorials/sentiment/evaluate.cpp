@@ -14,12 +14,11 @@ struct EvaluateArgs {
   bool json = false;
 };
 
-int run_evaluate(const EvaluateArgs& args, int threads) {
+int run_evaluate(const EvaluateArgs& args) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
   const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
-  const std::unique_ptr<WorkerPool> pool = evaluation_pool(threads);
   const Evaluation result = evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
-                                                256, pool.get());
+                                                256, run_cores().for_evaluation());
   if (args.json) {
     nlohmann::ordered_json out = metrics_json(result.metrics, loaded.info.labels);
     out["checkpoint"] = replace_invalid_utf8(args.checkpoint);  // JSON holds only UTF-8; Linux names may not be
@@ -45,7 +44,7 @@ Subcommand add_evaluate_command(CLI::App& app) {
       ->required();
   add_column_options(*cmd, args->columns);
   cmd->add_flag("--json", args->json, "print one JSON object (metrics, confusion matrix, loss)");
-  return {cmd, [args](int threads) { return run_evaluate(*args, threads); }};
+  return {cmd, [args] { return run_evaluate(*args); }};
 }
 
 }  // namespace tg::cli

@@ -17,9 +17,6 @@
 
 #include "sentiment.hpp"
 
-// OpenBLAS's own threads; no header declares it next to xtensor-blas (XTENSOR-NOTES, pitfall 4).
-extern "C" void openblas_set_num_threads(int);
-
 namespace {
 
 // The subcommand CLI11 parsed, for the "see --help" hint of a usage error.
@@ -65,13 +62,12 @@ int main_with_handlers(int argc, char** argv) {
   const std::vector<Subcommand> commands = {add_train_command(app),   add_compare_command(app),
                                             add_evaluate_command(app), add_predict_command(app),
                                             add_report_command(app),   add_demo_command(app)};
-  // One by default: on a shared or busy machine a second BLAS thread often waits more than
-  // it works (tests/bench/README.md has the measurements on an idle one).
-  int threads = 1;
+  // --threads: how many cores this run may keep busy (docs/cli.md); auto: the idle ones.
+  std::string threads = "auto";
   for (const Subcommand& command : commands)
     command.cli->add_option("--threads", threads,
-                            "cores to use: BLAS threads when training, threads sharing each batch when evaluating")
-        ->check(count_in(1, 64))->capture_default_str();
+                            "cores this run may keep busy: auto (the ones other processes leave idle) or 1-64")
+        ->check(threads_option())->capture_default_str();
 
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
@@ -82,11 +78,12 @@ int main_with_handlers(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));
   }
-  openblas_set_num_threads(threads);
+  tg::cli::run_cores() = tg::Cores(tg::parse_threads(threads));
+  tg::set_blas_threads(1);  // until a phase takes more (Cores::for_training)
   install_test_save_hook();
   try {
     for (const Subcommand& command : commands)
-      if (command.cli->parsed()) return command.run(threads);
+      if (command.cli->parsed()) return command.run();
     return fail(kExitUsage, "no subcommand given (see sentiment --help)");
   } catch (const UsageError& e) {
     return fail(kExitUsage, fmt::format("{} (see {})", e.what(), help_hint(app)));

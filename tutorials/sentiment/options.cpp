@@ -12,14 +12,20 @@
 #include "models/classifier/registry.hpp"
 #include "sentiment.hpp"
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace tg::cli {
 
-std::unique_ptr<WorkerPool> evaluation_pool(int threads) {
-  if (threads <= 1) return nullptr;
-  openblas_set_num_threads(1);
-  return std::make_unique<WorkerPool>(std::size_t(threads));
+Cores& run_cores() {
+  static Cores cores;
+  return cores;
+}
+
+CLI::Validator threads_option() {
+  const std::string expected = fmt::format("auto or a whole number from 1 to {}", kMaxThreads);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        return read_threads(text) ? std::string() : fmt::format("{} is not {}", text, expected);
+      },
+      "auto|N");
 }
 
 void add_data_options(CLI::App& cmd, DataArgs& args) {

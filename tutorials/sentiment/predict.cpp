@@ -105,7 +105,7 @@ Subcommand add_predict_command(CLI::App& app) {
                 "print word(α) instead of shading words (also when NO_COLOR is set or stdout is not a terminal)");
   cmd->add_flag("--json", args->json,
                 "print one JSON object per text: tokens, known, alpha, probabilities, label");
-  return {cmd, [args](int) { return run_predict(*args); }};
+  return {cmd, [args] { return run_predict(*args); }};
 }
 
 }  // namespace tg::cli

@@ -51,9 +51,8 @@ Metrics write_report(const ReportArgs& args) {
   const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
   std::vector<std::string> texts;
   for (const LabelledText& row : rows) texts.push_back(row.text);
-  const std::unique_ptr<WorkerPool> pool = evaluation_pool(args.threads);
   const std::vector<Prediction> predictions =
-      predict_texts(*loaded.model, loaded.vocab, texts, loaded.info.max_tokens, pool.get());
+      predict_texts(*loaded.model, loaded.vocab, texts, loaded.info.max_tokens, run_cores().for_evaluation());
 
   ReportData report{args.checkpoint, args.data, loaded.info, loaded.vocab.size(), {}, {}, {}};
   std::vector<int> truth, predicted;
@@ -82,8 +81,7 @@ Subcommand add_report_command(CLI::App& app) {
   cmd->add_option("--examples", args->examples, "tweets shown of each kind (right, wrong)")
       ->check(count_in(0, 10000))->capture_default_str();
   add_column_options(*cmd, args->columns);
-  return {cmd, [args](int threads) {
-            args->threads = threads;
+  return {cmd, [args] {
             const Metrics m = write_report(*args);
             fmt::print("wrote {} ({} tweets, accuracy {:.4f}, macro-F1 {:.4f})\n", args->out, m.count, m.accuracy,
                        m.macro_f1);

@@ -37,16 +37,16 @@ struct UsageError : Error {
 
 struct Subcommand {
   CLI::App* cli;
-  // Reads the options CLI11 has parsed and returns the exit status. `threads` is --threads,
-  // common to every subcommand: main gives BLAS that many threads (training); commands
-  // that only evaluate share each batch among them instead (evaluation_pool).
-  std::function<int(int threads)> run;
+  // Reads the options CLI11 has parsed and returns the exit status.
+  std::function<int()> run;
 };
 
-// For commands that only evaluate: `threads` threads sharing each batch (forward_parallel),
-// BLAS back to one thread in each, as two levels of threads would fight for the cores.
-// Null for one thread: then evaluation runs on the caller alone, BLAS as main set it.
-std::unique_ptr<WorkerPool> evaluation_pool(int threads);
+// --threads, which every subcommand takes (docs/cli.md): how many cores this run may keep
+// busy. main sets it from the option before the command runs; training (train_model) and
+// every evaluation take their threads from it (models/training/parallel_forward.hpp, Cores).
+Cores& run_cores();
+// The validator of --threads: auto, or 1 to 64.
+CLI::Validator threads_option();
 Subcommand add_train_command(CLI::App& app);
 Subcommand add_compare_command(CLI::App& app);
 Subcommand add_evaluate_command(CLI::App& app);
@@ -183,7 +183,6 @@ struct ReportArgs {
   std::string checkpoint, data, out = "report.html";
   Columns columns;
   std::size_t examples = 6;  // correct and wrong ones each
-  int threads = 1;           // see evaluation_pool
 };
 void check_report_destination(const std::filesystem::path& out);
 Metrics write_report(const ReportArgs& args);

@@ -69,7 +69,7 @@ int run_train(const TrainArgs& args) {
              h.best_valid.accuracy, h.best_valid.macro_f1);
 
   if (!data.test.ids.empty()) {
-    const Evaluation test = evaluate_classifier(*trained.model, data.test);
+    const Evaluation test = evaluate_classifier(*trained.model, data.test, 256, run_cores().for_evaluation());
     fmt::print("\ntest split ({} tweets), best epoch's weights:\n{}", test.metrics.count,
                format_metrics(test.metrics, label_names()));
     extra["test"] = metrics_json(test.metrics, label_names());
@@ -99,7 +99,7 @@ Subcommand add_train_command(CLI::App& app) {
                   "when stdout is not a terminal, also print a progress line every N batches (0: per epoch only)")
       ->check(any_count())->capture_default_str();
   add_recipe_options(*cmd, args->recipe);
-  return {cmd, [args](int) { return run_train(*args); }};
+  return {cmd, [args] { return run_train(*args); }};
 }
 
 }  // namespace tg::cli

@@ -47,8 +47,10 @@ TrainedModel train_model(Recipe recipe, const PreparedData& data, TrainCallbacks
                          const std::function<void(const TrainedModel&)>& on_best) {
   recipe.model.vocab_size = data.vocab.size();
   recipe.train.stop = &install_stop_handlers();
+  recipe.train.cores = &run_cores();
   TrainedModel out{recipe, std::make_unique<SentimentClassifier<float>>(recipe.model), {}};
   out.recipe.train.stop = nullptr;
+  out.recipe.train.cores = nullptr;
   if (on_best)
     callbacks.on_best = [&](const TrainingHistory& so_far) {
       out.history = so_far;
