@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   Tensor U = W * X, Z = U + B, Yt = tg::tanh(Z), Q = Yt * Yt, Lt = Q + Z;
   for (auto [node, name] : {std::pair{&U, "u"}, {&Z, "z"}, {&Yt, "y"}, {&Q, "q"}, {&Lt, "L"}}) node->set_name(name);
   tape.backward(Lt);
-  fmt::print("{}", tg::tape_listing(tape));
+  fmt::print("{}", tg::wrapped_tape_listing(tape));
   const std::vector<std::pair<const Tensor*, int>> pairs{{&X, x}, {&W, w}, {&B, b}, {&U, u},
                                                          {&Z, z}, {&Yt, y}, {&Q, q}, {&Lt, L}};
   fmt::print("  {:<4} | {:>10} | {:>10} | {:>10} | {:>10}\n", "", "scratch", "tapegrad", "d scratch", "d tapegrad");

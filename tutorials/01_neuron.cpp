@@ -80,12 +80,12 @@ int main(int argc, char** argv) {
 
   // Step 2: the tape is a stack in creation order; leaves join it when an op first uses them.
   lesson.step("the tape (creation order is a topological order)");
-  fmt::print("{}", tg::tape_listing(tape));
+  fmt::print("{}", tg::wrapped_tape_listing(tape));
 
   // Step 3: backward seeds dy/dy = 1 and runs each node's backward in reverse order.
   lesson.step("backward (run with --trace to watch each node)");
   tape.backward(y);
-  fmt::print("{}", tg::tape_listing(tape));
+  fmt::print("{}", tg::wrapped_tape_listing(tape));
 
   // Step 4: the same gradients by hand, one chain-rule link per forward line, read bottom-up.
   // Each link is graded against the tape's gradient right after it is derived.

@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
 
   lesson.step("backward on the tape (run with --trace to watch each node)");
   tape.backward(L);
-  fmt::print("{}", tg::tape_listing(tape));
+  fmt::print("{}", tg::wrapped_tape_listing(tape));
   lesson.check("dY on the tape is G", Y.grad(), G, 0);
 
   // Step 3: in the forward pass A_ik was used in every Y_ij of row i (once per j), with
@@ -178,8 +178,8 @@ int main(int argc, char** argv) {
   lesson.step("the same sums as matrix products: dA = dY·Bᵀ, dB = Aᵀ·dY");
   const Array<double> dA_mat = grade("dA (dY·Bᵀ)", [&] { return dA_as_matmul(dY, b); }, A.grad());
   const Array<double> dB_mat = grade("dB (Aᵀ·dY)", [&] { return dB_as_matmul(a, dY); }, B.grad());
-  show("dA", dA_mat, "= dY·Bᵀ   (2,2)·(2,3) → (2,3), A's shape");
-  show("dB", dB_mat, "= Aᵀ·dY   (3,2)·(2,2) → (3,2), B's shape");
+  show("dA", dA_mat, "= dY·Bᵀ: (2,2)·(2,3) → (2,3), A's shape");
+  show("dB", dB_mat, "= Aᵀ·dY: (3,2)·(2,2) → (3,2), B's shape");
   auto L_of = [&] { return tg::sum(tg::matmul(A, B) * Tensor(G)).item(); };
   const Array<double> dA_fd = tg::finite_diff(L_of, A), dB_fd = tg::finite_diff(L_of, B);
   lesson.gradient_table({{"A (Σ_j dY_ij B_kj)", A.grad(), dA_sum, dA_fd},
@@ -304,19 +304,16 @@ int main(int argc, char** argv) {
   const TapeAndNumeric plain_wrong = both_ways(lesson, softmax_forgetting_y, x, ones);
   const Array<double> R23{{0.37, -0.81, 0.52}, {0.64, 0.12, -0.45}};
   const TapeAndNumeric weighted_wrong = both_ways(lesson, softmax_forgetting_y, x, R23);
-  fmt::print("  plain Σ f, true backward : tape {}\n  {:>26} finite diff {}\n", values(plain_right.tape), "",
-             values(plain_right.numeric));
-  fmt::print("  plain Σ f, wrong backward: tape {}\n  {:>26} finite diff {}\n", values(plain_wrong.tape), "",
-             values(plain_wrong.numeric));
-  fmt::print("  Σ f ⊙ R,   wrong backward: tape {}\n  {:>26} finite diff {}\n", values(weighted_wrong.tape), "",
-             values(weighted_wrong.numeric));
+  for (const auto& [what, r] : {std::pair{"plain Σ f, true backward", &plain_right},
+                                 {"plain Σ f, wrong backward", &plain_wrong}, {"Σ f ⊙ R, wrong backward", &weighted_wrong}})
+    fmt::print("  {}:\n    tape        {}\n    finite diff {}\n", what, values(r->tape), values(r->numeric));
   lesson.check("plain Σ: the true gradient is zero (Σ softmax = 2 for every x)", plain_right.tape,
                Array<double>(xt::zeros<double>({2, 3})), 1e-8);
-  lesson.check("plain Σ: the wrong backward agrees with finite differences (the blind spot)", plain_wrong.tape,
+  lesson.check("plain Σ: the wrong backward passes the check (the blind spot)", plain_wrong.tape,
                plain_wrong.numeric, 1e-8);
   const double miss = xt::amax(xt::abs(weighted_wrong.tape - weighted_wrong.numeric))();
   fmt::print("  with R the wrong backward is off by up to {:.3f}\n", miss);
-  expect(lesson, "Σ f ⊙ R: the wrong backward disagrees with finite differences by > 0.01", miss > 0.01);
+  expect(lesson, "Σ f ⊙ R: the wrong backward is off by > 0.01", miss > 0.01);
   const tg::GradcheckReport caught = tg::gradcheck([&] { return softmax_forgetting_y(x); }, {x});
   const tg::GradcheckReport passed = tg::gradcheck([&] { return tg::softmax(x, 1); }, {x});
   fmt::print("  tg::gradcheck on the wrong backward: {}\n", caught.str());

@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     tape.backward(tg::sum(tg::softmax(x, 0) * Tensor(g, false, "g")));
     tape_g = x.grad();
   }
-  const Array<double> fast = grade("dx = y⊙(g − g·y)", [&] { return softmax_backward(y, g); }, tape_g);
+  const Array<double> fast = grade("softmax dx", [&] { return softmax_backward(y, g); }, tape_g);
   show("Jᵀg", Jg, "for g = (0.3, -1.2, 0.7)");
   show("y⊙(g−g·y)", fast, "what tg::softmax's backward computes");
   show("tape", tape_g, "dx for L = Σ g ⊙ softmax(x)");
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
     composed_nodes = tape.size();
     lesson.write_dot(loss);
     fmt::print("  the composed path log_softmax → pick on the tape ({} nodes; the fused one has {}):\n{}",
-               composed_nodes, fused_nodes, tg::tape_listing(tape));
+               composed_nodes, fused_nodes, tg::wrapped_tape_listing(tape));
   }
   auto L_fused = [&] { return tg::cross_entropy(logits, labels).item(); };
   auto L_composed = [&] { return composed_cross_entropy(logits, labels).item(); };

@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
   // Step 3: the tape is the forward in creation order; backward runs it in reverse.
   lesson.step("backward on the tape (run with --trace to watch each node)");
   tape.backward(f.loss);
-  fmt::print("{}", tg::tape_listing(tape));
+  fmt::print("{}", tg::wrapped_tape_listing(tape));
 
   // Step 4: from the loss down to s. Shapes: dlogits (B,C), ds (B,D). Each link is graded
   // against the tape's gradient right after it is derived.
