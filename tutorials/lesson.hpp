@@ -15,6 +15,7 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -226,5 +227,20 @@ class Lesson {
   std::string dot_file_;
   int steps_ = 0, checks_ = 0, failures_ = 0;
 };
+
+// tg::tape_listing for a 100-column terminal: a node whose line is longer continues on a
+// second line from its "grad".
+template <class T>
+std::string wrapped_tape_listing(const Tape<T>& tape, std::size_t columns = 100) {
+  const auto width = [](const std::string& s) { return std::count_if(s.begin(), s.end(), [](char ch) { return (ch & 0xC0) != 0x80; }); };
+  std::string out, line;
+  std::istringstream in(tape_listing(tape));
+  while (std::getline(in, line)) {
+    const std::size_t grad = line.find("  grad ");
+    if (std::size_t(width(line)) <= columns || grad == std::string::npos) out += line + "\n";
+    else out += line.substr(0, grad) + "\n" + std::string(6, ' ') + line.substr(grad + 2) + "\n";
+  }
+  return out;
+}
 
 }  // namespace tg
