@@ -1,0 +1,351 @@
+// Lesson 9 — optimisers by hand. Backward gives a gradient; an optimiser turns it into a
+// step. On three numbers and a quadratic loss, SGD, momentum and Adam are written out by
+// hand (Adam's bias correction step by step), then AdamW's decoupled decay against L2 in
+// the loss; every step is checked against nn/optim (tg::SGD, tg::Adam), which follows
+// PyTorch. Then a tanh RNN whose gradient explodes at a cliff, tg::clip_grad_norm taming
+// it (the norms printed), and the cosine learning-rate schedule of `sentiment train`.
+// Run: ./09_optimisers [--step]
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "autograd/autograd.hpp"
+#include "lesson.hpp"
+#include "nn/optim.hpp"
+
+using tg::Array;
+using Tensor = tg::Tensor<double>;
+
+namespace {
+
+// ---- the update rules by hand: one function per rule, on plain arrays ----
+
+// SGD: p ← p − lr·g.
+Array<double> sgd_step(const Array<double>& w, const Array<double>& g, double lr) { return w - lr * g; }
+
+// Momentum (PyTorch's form, no dampening): buf ← g on the first step, else μ·buf + g;
+// then p ← p − lr·buf. buf is a running sum of past gradients, each older one worth μ less.
+Array<double> momentum_step(const Array<double>& w, const Array<double>& g, Array<double>& buf, bool first,
+                            double lr, double mu) {
+  buf = first ? Array<double>(g) : Array<double>(mu * buf + g);
+  return w - lr * buf;
+}
+
+// Adam at step t (1, 2, …), everything kept so the lesson can print it:
+//   g ← g + λ·w                 (L2: weight_decay enters the moments)
+//   w ← w·(1 − lr·λ)            (AdamW instead: decay bypasses the moments)
+//   m ← β₁ m + (1 − β₁) g        v ← β₂ v + (1 − β₂) g²       running means of g and g²
+//   m̂ = m / (1 − β₁ᵗ)            v̂ = v / (1 − β₂ᵗ)            bias correction: m, v start at 0
+//   w ← w − lr · m̂ / (√v̂ + ε)
+struct AdamSettings {
+  double lr = 0.1, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool decoupled = false;
+};
+struct AdamState {
+  Array<double> m, v;  // zeros before step 1
+  int t = 0;
+};
+struct AdamStep {
+  Array<double> g, m_hat, v_hat, update, w;  // update: what is subtracted, lr·m̂/(√v̂ + ε)
+  double correction1 = 0, correction2 = 0;   // 1 − β₁ᵗ and 1 − β₂ᵗ
+};
+AdamStep adam_step(const Array<double>& w_in, const Array<double>& grad, AdamState& s, const AdamSettings& o) {
+  AdamStep r;
+  ++s.t;
+  Array<double> w = o.decoupled ? Array<double>(w_in * (1 - o.lr * o.weight_decay)) : w_in;
+  r.g = o.decoupled ? grad : Array<double>(grad + o.weight_decay * w_in);
+  if (s.t == 1) s.m = s.v = xt::zeros<double>(w.shape());
+  s.m = o.beta1 * s.m + (1 - o.beta1) * r.g;
+  s.v = o.beta2 * s.v + (1 - o.beta2) * r.g * r.g;
+  r.correction1 = 1 - std::pow(o.beta1, s.t);
+  r.correction2 = 1 - std::pow(o.beta2, s.t);
+  r.m_hat = s.m / r.correction1;
+  r.v_hat = s.v / r.correction2;
+  r.update = o.lr * r.m_hat / (xt::sqrt(r.v_hat) + o.eps);
+  r.w = w - r.update;
+  return r;
+}
+
+// Gradient clipping by the global norm: every gradient × min(1, max_norm / (‖g‖ + 1e-6)),
+// ‖g‖ taken over all parameters together (the 1e-6 is PyTorch's, against ‖g‖ = 0).
+double clip_scale(double norm, double max_norm) { return std::min(1.0, max_norm / (norm + 1e-6)); }
+
+// Cosine annealing: step k of K (0-based) gets lr·½(1 + cos(πk/K)), from lr down towards 0.
+double cosine_lr(double lr, std::size_t k, std::size_t K) {
+  return lr * 0.5 * (1 + std::cos(std::numbers::pi * double(k) / double(K)));
+}
+
+// ---- the problem: three numbers and a quadratic ----
+
+// loss = Σ_i ½ c_i (w_i − target_i)², so g_i = c_i (w_i − target_i). c = (1, 10, 0): one
+// gentle direction, one ten times steeper, and one the loss does not see at all (only
+// weight decay moves it).
+const Array<double> w0 = {0.5, 0.5, 0.8}, target = {2.0, -1.0, 0.0}, curvature = {1.0, 10.0, 0.0};
+
+double quadratic(const Array<double>& w) {
+  return xt::sum(0.5 * curvature * (w - target) * (w - target))();
+}
+Array<double> quadratic_grad(const Array<double>& w) { return curvature * (w - target); }
+
+// The same loss on the tape (plus ½λ‖w‖² when l2 > 0), and its backward: fills w.grad().
+void backward_on_tape(Tensor& w, double l2 = 0) {
+  tg::Tape<double> tape;
+  const Tensor diff = w - Tensor(target);
+  Tensor loss = tg::sum(Tensor(Array<double>(0.5 * curvature)) * diff * diff);
+  if (l2 > 0) loss = loss + tg::sum(w * w) * (0.5 * l2);
+  tape.backward(loss);
+}
+
+std::string vec(const Array<double>& a, int precision = 6) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < a.size(); ++i) s += fmt::format("{}{:.{}f}", i ? ", " : "", a(i) + 0.0, precision);
+  return s + ")";
+}
+
+// Runs `steps` optimiser steps from w0 next to the hand-written rule, printing w after each
+// and checking that the two agree.
+template <class Optimiser, class HandStep>
+Array<double> race(tg::Lesson& lesson, const std::string& name, Optimiser make, HandStep hand, int steps,
+                   double l2_in_loss = 0) {
+  Tensor w(w0, true, "w");
+  auto opt = make(w);
+  Array<double> mine = w0;
+  double worst = 0;
+  for (int k = 1; k <= steps; ++k) {
+    opt.zero_grad();
+    backward_on_tape(w, l2_in_loss);
+    mine = hand(mine, quadratic_grad(mine), k);
+    opt.step();
+    worst = std::max(worst, double(xt::amax(xt::abs(w.value() - mine))()));
+    fmt::print("    step {}  w = {}   loss {:.6f}\n", k, vec(mine), quadratic(mine));
+  }
+  lesson.check(name + ": by hand = nn/optim at every step", worst, 0.0, 1e-14);
+  return mine;
+}
+
+// ---- the exploding RNN: one tanh unit, Pascanu et al. 2013's picture ----
+
+// h_t = tanh(w·h_{t−1} + u·x_t + b), h_0 = 0, x = (0.01, 0, 0, …): a tiny push that the
+// recurrence multiplies by w(1 − h²) each step. loss = ½(h_T − y)².
+struct Rnn {
+  Tensor w, u, b;
+  std::size_t steps;
+  double y = -0.5;
+
+  Tensor forward() const {
+    Tensor hidden(Array<double>{0.0});
+    for (std::size_t t = 0; t < steps; ++t)
+      hidden = tg::tanh(w * hidden + u * Tensor(Array<double>{t == 0 ? 0.01 : 0.0}) + b);
+    return hidden;
+  }
+  Tensor loss() const {
+    const Tensor e = forward() - y;
+    return tg::sum(e * e) * 0.5;
+  }
+  std::vector<Tensor> params() const { return {w, u, b}; }
+};
+
+Rnn make_rnn(std::size_t steps) {
+  return {Tensor(Array<double>{1.5}, true, "w"), Tensor(Array<double>{1.0}, true, "u"),
+          Tensor(Array<double>{0.0}, true, "b"), steps};
+}
+
+double grad_norm(const std::vector<Tensor>& ps) {
+  double sum = 0;
+  for (const auto& p : ps) sum += xt::sum(p.grad() * p.grad())();
+  return std::sqrt(sum);
+}
+
+// SGD on the RNN, with or without clipping; returns the final loss.
+double train_rnn(tg::Lesson& lesson, double max_norm, int steps, double lr) {
+  Rnn rnn = make_rnn(12);
+  tg::SGD<double> opt(rnn.params(), {.lr = lr});
+  double loss = 0;
+  bool clip_ok = true;
+  for (int k = 0; k < steps; ++k) {
+    opt.zero_grad();
+    {
+      tg::Tape<double> tape;
+      const Tensor l = rnn.loss();
+      loss = l.item();
+      tape.backward(l);
+    }
+    const double norm = grad_norm(rnn.params());
+    double after = norm;
+    if (max_norm > 0) {
+      const Array<double> before = rnn.b.grad();
+      const double returned = tg::clip_grad_norm(rnn.params(), max_norm);
+      after = grad_norm(rnn.params());
+      // By hand: every gradient times clip_scale; clip_grad_norm returns the norm before.
+      clip_ok = clip_ok && std::abs(returned - norm) <= 1e-12 * norm &&
+                std::abs(rnn.b.grad()(0) - before(0) * clip_scale(norm, max_norm)) <= 1e-15;
+    }
+    if (k < 8 || k == steps - 1)
+      fmt::print("    step {:>2}  loss {:.6f}  h_T {:+.4f}  ‖g‖ {:>9.4f} → {:>7.4f}   w {:+.4f}  b {:+.4f}\n", k,
+                 loss, rnn.forward().item(), norm, after, rnn.w.item(), rnn.b.item());
+    else if (k == 8)
+      fmt::print("    …\n");
+    opt.step();
+  }
+  if (max_norm > 0) lesson.check("clip_grad_norm = ‖g‖ and g·clip_scale by hand, every step", clip_ok ? 0 : 1, 0, 0);
+  return loss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tg::Lesson lesson("Lesson 9: optimisers by hand");
+  if (auto code = lesson.parse(argc, argv)) return *code;
+
+  // Step 1: the problem and its gradient, by hand and on the tape.
+  lesson.step("three numbers, loss = Σ ½ c_i (w_i − target_i)², c = (1, 10, 0)");
+  fmt::print("  w0 = {}   target = {}   c = {}\n", vec(w0, 2), vec(target, 2), vec(curvature, 0));
+  Tensor w(w0, true, "w");
+  backward_on_tape(w);
+  fmt::print("  loss(w0) = {:.6f}   g = c ⊙ (w − target) = {}\n", quadratic(w0), vec(quadratic_grad(w0)));
+  lesson.check("g by hand = the tape's w.grad()", w.grad(), quadratic_grad(w0), 1e-15);
+
+  // Step 2: SGD. The steep direction (c = 10) moves 10× faster: with lr·c = 0.5 it halves
+  // its distance each step, while the gentle one closes only 5%.
+  lesson.step("SGD: w ← w − lr·g  (lr = 0.05)");
+  const double lr = 0.05;
+  race(lesson, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
+       [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); }, 3);
+
+  // Step 3: momentum. Gradients that keep their sign add up (the gentle direction speeds up).
+  lesson.step("momentum: buf ← μ·buf + g, w ← w − lr·buf  (lr = 0.05, μ = 0.9)");
+  Array<double> buf;
+  race(lesson, "momentum", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr, .momentum = 0.9}); },
+       [&](const Array<double>& p, const Array<double>& g, int k) {
+         return momentum_step(p, g, buf, k == 1, lr, 0.9);
+       }, 3);
+
+  // Step 4: Adam, one step at a time, with its bias correction in the open.
+  lesson.step("Adam (lr = 0.1, β₁ = 0.9, β₂ = 0.999, ε = 1e-8): the bias correction, step by step");
+  const AdamSettings adam{.lr = 0.1};
+  {
+    Tensor p(w0, true, "w");
+    tg::Adam<double> opt({p}, {.lr = adam.lr});
+    AdamState state;
+    Array<double> mine = w0;
+    double worst = 0;
+    fmt::print("  {:>2}  {:>7}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}\n", "t", "1−β₁ᵗ", "1−β₂ᵗ", "w_i", "g",
+               "m", "m̂", "v̂", "lr·m̂/√v̂");
+    for (int k = 1; k <= 4; ++k) {
+      opt.zero_grad();
+      backward_on_tape(p);
+      const AdamStep s = adam_step(mine, quadratic_grad(mine), state, adam);
+      opt.step();
+      for (std::size_t i = 0; i < 2; ++i)
+        fmt::print("  {:>2}  {:>7.4f}  {:>8.6f}  {:>9}  {:>9.4f}  {:>9.4f}  {:>9.4f}  {:>9.4f}  {:>9.6f}\n",
+                   i ? "" : std::to_string(k), s.correction1, s.correction2, fmt::format("w_{}", i), s.g(i),
+                   state.m(i), s.m_hat(i), s.v_hat(i), s.update(i));
+      mine = s.w;
+      worst = std::max(worst, double(xt::amax(xt::abs(p.value() - mine))()));
+    }
+    lesson.check("Adam: by hand = nn/optim at every step", worst, 0.0, 1e-14);
+    fmt::print("  After 4 steps w = {}\n", vec(mine));
+    // Step 1 in closed form: m̂ = g and v̂ = g², so the step is lr·g/|g| = lr·sign(g) for
+    // every parameter, however different their gradients (here −1.5 and 15).
+    const double g0 = quadratic_grad(w0)(0);
+    const double uncorrected = adam.lr * (1 - adam.beta1) * g0 / (std::sqrt((1 - adam.beta2) * g0 * g0) + adam.eps);
+    fmt::print("  At t = 1, m̂ = g and v̂ = g²: each parameter moves lr·sign(g) = ±0.1.\n"
+               "  Without the correction it would move lr·(1−β₁)/√(1−β₂) = {:.6f} for w_0, 3.16× that,\n"
+               "  and by 1−β₁ᵗ, 1−β₂ᵗ → 1 (t ≫ 1/(1−β₂) = 1000) the correction fades out.\n",
+               uncorrected);
+  }
+
+  // Step 5: weight decay. With L2 in the loss (or Adam's weight_decay, the same thing), λw
+  // joins g in the moments and is divided by √v̂ with it; AdamW shrinks w directly.
+  lesson.step("AdamW's decoupled decay against L2 in the loss (λ = 0.1, lr = 0.1)");
+  const double lambda = 0.1;
+  AdamState l2_state, decoupled_state;
+  const AdamSettings l2{.lr = 0.1, .weight_decay = lambda}, decoupled{.lr = 0.1, .weight_decay = lambda,
+                                                                       .decoupled = true};
+  fmt::print("  L2 in the loss: loss + ½λ‖w‖², plain Adam\n");
+  const Array<double> w_l2 = race(
+      lesson, "L2 in the loss", [&](Tensor& p) { return tg::Adam<double>({p}, {.lr = 0.1}); },
+      [&](const Array<double>& p, const Array<double>& g, int) { return adam_step(p, g, l2_state, l2).w; }, 3,
+      lambda);
+  AdamState again;
+  race(lesson, "Adam(weight_decay = λ) = L2 in the loss",
+       [&](Tensor& p) { return tg::Adam<double>({p}, {.lr = 0.1, .weight_decay = lambda}); },
+       [&](const Array<double>& p, const Array<double>& g, int) { return adam_step(p, g, again, l2).w; }, 3);
+  fmt::print("  AdamW: w ← w(1 − lr·λ), then Adam on the loss alone\n");
+  const Array<double> w_adamw = race(
+      lesson, "AdamW",
+      [&](Tensor& p) {
+        return tg::Adam<double>({p}, {.lr = 0.1, .weight_decay = lambda, .decoupled_weight_decay = true});
+      },
+      [&](const Array<double>& p, const Array<double>& g, int) { return adam_step(p, g, decoupled_state, decoupled).w; },
+      3);
+  fmt::print("  w_2 feels no loss, only the decay: L2 takes it {:.6f} → {:.6f} (lr per step: Adam divides\n"
+             "  λw by its own size), AdamW {:.6f} → {:.6f} (×(1 − lr·λ) = ×0.99 per step). On w_1, whose\n"
+             "  gradient is 100× larger, L2's λw is drowned in g; AdamW's shrink is the same 1%.\n",
+             w0(2), w_l2(2), w0(2), w_adamw(2));
+  lesson.check("AdamW shrinks w_2 by exactly 0.99³", w_adamw(2), w0(2) * std::pow(0.99, 3), 1e-15);
+
+  // Step 6: a gradient that explodes. Near h = 0 each step back multiplies by w(1 − h²) ≈ 1.5,
+  // until tanh saturates and the factor collapses: a cliff in the loss.
+  lesson.step("exploding gradients in a tanh RNN: h_t = tanh(w·h_{t−1} + u·x_t + b)");
+  fmt::print("  one unit, w = 1.5, u = 1, b = 0, x = (0.01, 0, 0, …), loss = ½(h_T + 0.5)²\n");
+  fmt::print("  {:>3}  {:>9}  {:>10}\n", "T", "h_T", "‖g‖");
+  for (std::size_t steps : {2, 4, 6, 8, 10, 12, 14, 16, 20}) {
+    Rnn rnn = make_rnn(steps);
+    tg::Tape<double> tape;
+    const Tensor l = rnn.loss();
+    tape.backward(l);
+    fmt::print("  {:>3}  {:>+9.4f}  {:>10.4f}\n", steps, rnn.forward().item(), grad_norm(rnn.params()));
+  }
+  {
+    Rnn rnn = make_rnn(12);
+    {
+      tg::Tape<double> tape;
+      tape.backward(rnn.loss());
+    }
+    auto loss = [&] { return rnn.loss().item(); };
+    lesson.check("T = 12: the tape's db = central differences", rnn.b.grad(), tg::finite_diff(loss, rnn.b), 1e-7);
+    lesson.check("T = 12: the tape's dw = central differences", rnn.w.grad(), tg::finite_diff(loss, rnn.w), 1e-7);
+  }
+
+  // Step 7: SGD with lr = 0.1 on T = 12, without and with clipping.
+  lesson.step("SGD at the cliff (T = 12, lr = 0.1), without and with clip_grad_norm(max_norm = 1)");
+  fmt::print("  without clipping:\n");
+  const double unclipped = train_rnn(lesson, 0, 15, 0.1);
+  fmt::print("  with clip_grad_norm(params, 1):\n");
+  const double clipped = train_rnn(lesson, 1.0, 15, 0.1);
+  fmt::print("  Unclipped, one step of lr·‖g‖ ≈ 10.6 throws b to −10.6: tanh saturates, the gradient is 0\n"
+             "  and training is stuck at {:.6f}. Clipped, every step is at most lr·1 = 0.1: {:.6f}.\n",
+             unclipped, clipped);
+  lesson.check("clipping ends lower than no clipping", clipped < unclipped ? 0 : 1, 0, 0);
+
+  // Step 8: a learning-rate schedule.
+  lesson.step("a learning-rate schedule: cosine annealing, as `sentiment train --schedule cosine`");
+  fmt::print("  models/trainer.cpp's scheduled_lr (not exported; here by hand): lr·½(1 + cos(πk/K))\n");
+  const std::size_t K = 8;
+  Tensor p(w0, true, "w");
+  tg::Adam<double> opt({p}, {.lr = adam.lr});
+  AdamState state;
+  Array<double> mine = w0;
+  double worst = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const double lr_k = cosine_lr(adam.lr, k, K);
+    opt.set_lr(lr_k);
+    opt.zero_grad();
+    backward_on_tape(p);
+    AdamSettings o = adam;
+    o.lr = lr_k;
+    mine = adam_step(mine, quadratic_grad(mine), state, o).w;
+    opt.step();
+    worst = std::max(worst, double(xt::amax(xt::abs(p.value() - mine))()));
+    fmt::print("    k {}  lr {:.6f}  w = {}   loss {:.6f}\n", k, lr_k, vec(mine), quadratic(mine));
+  }
+  lesson.check("Adam with set_lr(cosine_lr) by hand = nn/optim", worst, 0.0, 1e-14);
+  fmt::print("  Big steps early, small ones late: Adam's steps are about lr each, so a schedule\n"
+             "  is how its last steps get small enough to settle.\n");
+
+  return lesson.finish();
+}
