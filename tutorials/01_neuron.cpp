@@ -5,11 +5,14 @@
 // Prints each intermediate (name, shape, value), the tape, and the table
 // `tensor | tape | by hand | finite diff | max diff`; exits non-zero on a mismatch.
 // Run: ./01_neuron [--step] [--trace] [--dot neuron.dot]
+// Exercise: derive the links yourself in tutorials/exercises/01_neuron.cpp, then
+//   cmake --build build --target 01_neuron_exercise && build/01_neuron_exercise
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "autograd/autograd.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 
 using tg::Array;
@@ -19,6 +22,30 @@ namespace {
 void show(const Tensor& t, const char* formula) {
   fmt::print("  {:<2} = {:<12} {}\n", t.name(), formula, tg::summarize(t.value()));
 }
+
+// ---- the chain rule by hand: one function per link, each undoing one forward line ----
+// (the exercise: the same signatures in tutorials/exercises/01_neuron.cpp, for you to fill in)
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
+// y = tanh z        → dy/dz = 1 − tanh² z = 1 − y²
+double dz_by_hand(double y) { return 1 - y * y; }
+
+// z = s + b         → dz/db = 1, so dy/db = dy/dz · 1
+double db_by_hand(double dz) { return dz * 1; }
+
+//                     dz/ds = 1, so dy/ds = dy/dz · 1
+double ds_by_hand(double dz) { return dz * 1; }
+
+// s = Σ_i p_i       → ds/dp_i = 1: every p_i gets dy/ds (shape of p)
+Array<double> dp_by_hand(double ds, const Array<double>& p) { return xt::ones_like(p) * ds; }
+
+// p_i = w_i x_i     → dp_i/dw_i = x_i
+Array<double> dw_by_hand(const Array<double>& dp, const Array<double>& x) { return dp * x; }
+
+//                     dp_i/dx_i = w_i
+Array<double> dx_by_hand(const Array<double>& dp, const Array<double>& w) { return dp * w; }
+#endif
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,20 +88,23 @@ int main(int argc, char** argv) {
   fmt::print("{}", tg::tape_listing(tape));
 
   // Step 4: the same gradients by hand, one chain-rule link per forward line, read bottom-up.
+  // Each link is graded against the tape's gradient right after it is derived.
   lesson.step("the chain rule by hand");
+  tg::Grader grade(lesson, 1e-15);
   const double Y = y.item();
-  const double dz = 1 - Y * Y;              // y = tanh z      → dy/dz = 1 − y²
-  const double db = dz * 1;                 // z = s + b       → dz/db = 1
-  const double ds = dz * 1;                 //                   dz/ds = 1
-  Array<double> dp = xt::ones<double>({3}) * ds;  // s = Σ p_i   → ds/dp_i = 1
-  Array<double> dw = dp * x.value();        // p_i = w_i x_i   → dp_i/dw_i = x_i
-  Array<double> dx = dp * w.value();        //                   dp_i/dx_i = w_i
+  const double dz = grade("dz", [&] { return dz_by_hand(Y); }, z.grad().data()[0]);
   fmt::print("  dy/dz = 1 − y² = 1 − {:.6f}² = {:.6f}\n", Y, dz);
+  const double db = grade("db", [&] { return db_by_hand(dz); }, b.grad().data()[0]);
   fmt::print("  dy/db = dy/dz · 1 = {:.6f}\n", db);
-  fmt::print("  dy/dw = dy/dz · x = {}\n", tg::summarize(dw));
-  fmt::print("  dy/dx = dy/dz · w = {}\n", tg::summarize(dx));
-  fmt::print("  (intermediates on the tape: dz {:.6f}, ds {:.6f}, dp {})\n", z.grad().data()[0], s.grad().data()[0],
-             tg::summarize(p.grad()));
+  const double ds = grade("ds", [&] { return ds_by_hand(dz); }, s.grad().data()[0]);
+  fmt::print("  dy/ds = dy/dz · 1 = {:.6f}\n", ds);
+  const Array<double> dp = grade("dp", [&] { return dp_by_hand(ds, p.value()); }, p.grad());
+  fmt::print("  dy/dp = dy/ds · 1 = {}\n", tg::summarize(dp));
+  const Array<double> dw = grade("dw", [&] { return dw_by_hand(dp, x.value()); }, w.grad());
+  fmt::print("  dy/dw = dy/dp ⊙ x = {}\n", tg::summarize(dw));
+  const Array<double> dx = grade("dx", [&] { return dx_by_hand(dp, w.value()); }, x.grad());
+  fmt::print("  dy/dx = dy/dp ⊙ w = {}\n", tg::summarize(dx));
+  grade.finish();
 
   // Step 5: tape vs hand vs central differences, (y(v+ε) − y(v−ε)) / 2ε for every element.
   lesson.step("three ways to the same gradients");
