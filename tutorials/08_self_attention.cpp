@@ -7,6 +7,8 @@
 // derived, against the tape and against central differences. Last, the gradient of X is
 // split into its three paths (through Q, through K, through V) and summed.
 // Run: ./08_self_attention [--step] [--trace] [--dot self_attention.dot]
+// Exercise: derive the links yourself in tutorials/exercises/08_self_attention.cpp, then
+//   cmake --build build --target 08_self_attention_exercise && build/08_self_attention_exercise
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -14,9 +16,11 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <xtensor/xview.hpp>
 
 #include "autograd/autograd.hpp"
 #include "autograd/random.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 #include "nn/layer_norm.hpp"
 #include "nn/multihead_attention.hpp"
@@ -30,120 +34,133 @@ constexpr std::size_t B = 2, T = 3, d = 4, h = 2, dh = d / h, N = B * T;
 constexpr std::size_t lengths[B] = {3, 2};  // sequence 1's last position is padding
 
 // ---- the backward by hand: one function per link, each quoting the forward it undoes ----
-
+// (the exercise: the same signatures in tutorials/exercises/08_self_attention.cpp)
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
 // In the forward pass this was y = x̂ ⊙ γ + β with x̂ = (x − μ)·r, r = 1/√(σ² + eps), per row
-// of N features (here d). With dx̂ = dy ⊙ γ, each row's dx is the sum of three paths:
+// of n features (here d). With dx̂ = dy ⊙ γ, each row's dx is the sum of three paths:
 //   direct   r·dx̂_j                      x̂_j moves with x_j
-//   via μ    −r·mean(dx̂)                 μ moves with every x_j by 1/N
-//   via σ    −r·x̂_j·mean(dx̂ ⊙ x̂)        r moves with x_j by −r²x̂_j/N (σ²'s term through μ is 0)
-// and dγ = Σ_rows dy ⊙ x̂, dβ = Σ_rows dy.
-struct LayerNormGrads {
-  Array<double> direct, via_mean, via_std, dgamma, dbeta;  // dx = direct + via_mean + via_std
-};
-LayerNormGrads layer_norm_backward(const Array<double>& dy, const Array<double>& x, const Array<double>& gamma,
-                                   double eps) {
+//   via μ    −r·mean(dx̂)                 μ moves with every x_j by 1/n
+//   via σ    −r·x̂_j·mean(dx̂ ⊙ x̂)        r moves with x_j by −r²x̂_j/n (σ²'s term through μ is 0)
+// Returned stacked, (3,rows,n): [0] direct, [1] via μ, [2] via σ; dx is their sum.
+Array<double> layer_norm_paths(const Array<double>& dy, const Array<double>& x, const Array<double>& gamma,
+                               double eps) {
   const std::size_t rows = x.shape()[0], n = x.shape()[1];
-  LayerNormGrads g{xt::zeros<double>(x.shape()), xt::zeros<double>(x.shape()), xt::zeros<double>(x.shape()),
-                   xt::zeros<double>({n}), xt::zeros<double>({n})};
+  Array<double> paths = xt::zeros<double>({std::size_t(3), rows, n});
   for (std::size_t i = 0; i < rows; ++i) {
     double mu = 0, var = 0;
     for (std::size_t k = 0; k < n; ++k) mu += x(i, k) / double(n);
     for (std::size_t k = 0; k < n; ++k) var += (x(i, k) - mu) * (x(i, k) - mu) / double(n);
     const double r = 1 / std::sqrt(var + eps);
-    Array<double> xhat = xt::zeros<double>({n}), dxhat = xt::zeros<double>({n});
     double mean_dxhat = 0, mean_dxhat_xhat = 0;
     for (std::size_t k = 0; k < n; ++k) {
-      xhat(k) = (x(i, k) - mu) * r;
-      dxhat(k) = dy(i, k) * gamma(k);
-      mean_dxhat += dxhat(k) / double(n);
-      mean_dxhat_xhat += dxhat(k) * xhat(k) / double(n);
-      g.dgamma(k) += dy(i, k) * xhat(k);
-      g.dbeta(k) += dy(i, k);
+      mean_dxhat += dy(i, k) * gamma(k) / double(n);
+      mean_dxhat_xhat += dy(i, k) * gamma(k) * (x(i, k) - mu) * r / double(n);
     }
     for (std::size_t k = 0; k < n; ++k) {
-      g.direct(i, k) = r * dxhat(k);
-      g.via_mean(i, k) = -r * mean_dxhat;
-      g.via_std(i, k) = -r * xhat(k) * mean_dxhat_xhat;
+      const double xhat = (x(i, k) - mu) * r, dxhat = dy(i, k) * gamma(k);
+      paths(0, i, k) = r * dxhat;
+      paths(1, i, k) = -r * mean_dxhat;
+      paths(2, i, k) = -r * xhat * mean_dxhat_xhat;
     }
   }
-  return g;
+  return paths;
 }
 
-// In the forward pass this was y[n,o] = Σ_i x[n,i] W[o,i] + b[o], so now
+// The same forward line y = x̂ ⊙ γ + β: γ and β are shared by every row, so
+//   dγ = Σ_rows dy ⊙ x̂   and   dβ = Σ_rows dy.
+Array<double> layer_norm_dgamma(const Array<double>& dy, const Array<double>& x, double eps) {
+  const std::size_t rows = x.shape()[0], n = x.shape()[1];
+  Array<double> dgamma = xt::zeros<double>({n});
+  for (std::size_t i = 0; i < rows; ++i) {
+    double mu = 0, var = 0;
+    for (std::size_t k = 0; k < n; ++k) mu += x(i, k) / double(n);
+    for (std::size_t k = 0; k < n; ++k) var += (x(i, k) - mu) * (x(i, k) - mu) / double(n);
+    for (std::size_t k = 0; k < n; ++k) dgamma(k) += dy(i, k) * (x(i, k) - mu) / std::sqrt(var + eps);
+  }
+  return dgamma;
+}
+Array<double> layer_norm_dbeta(const Array<double>& dy) { return xt::sum(dy, {0}); }
+
+// In the forward pass this was y[n,o] = Σ_i x[n,i] W[o,i] + b[o] (rows n, W (out,in)), so now
 //   dx[n,i] = Σ_o dy[n,o] W[o,i],   dW[o,i] = Σ_n dy[n,o] x[n,i],   db[o] = Σ_n dy[n,o].
-struct LinearGrads {
-  Array<double> dx, dW, db;
-};
-LinearGrads linear_backward(const Array<double>& dy, const Array<double>& x, const Array<double>& W) {
-  const std::size_t rows = x.shape()[0], in = x.shape()[1], out = W.shape()[0];
-  LinearGrads g{xt::zeros<double>({rows, in}), xt::zeros<double>({out, in}), xt::zeros<double>({out})};
-  for (std::size_t n = 0; n < rows; ++n)
-    for (std::size_t o = 0; o < out; ++o) {
-      g.db(o) += dy(n, o);
-      for (std::size_t i = 0; i < in; ++i) {
-        g.dx(n, i) += dy(n, o) * W(o, i);
-        g.dW(o, i) += dy(n, o) * x(n, i);
-      }
-    }
-  return g;
+Array<double> linear_dx(const Array<double>& dy, const Array<double>& W) {
+  Array<double> dx = xt::zeros<double>({dy.shape()[0], W.shape()[1]});
+  for (std::size_t n = 0; n < dy.shape()[0]; ++n)
+    for (std::size_t o = 0; o < W.shape()[0]; ++o)
+      for (std::size_t i = 0; i < W.shape()[1]; ++i) dx(n, i) += dy(n, o) * W(o, i);
+  return dx;
 }
+Array<double> linear_dW(const Array<double>& dy, const Array<double>& x) {
+  Array<double> dW = xt::zeros<double>({dy.shape()[1], x.shape()[1]});
+  for (std::size_t n = 0; n < dy.shape()[0]; ++n)
+    for (std::size_t o = 0; o < dy.shape()[1]; ++o)
+      for (std::size_t i = 0; i < x.shape()[1]; ++i) dW(o, i) += dy(n, o) * x(n, i);
+  return dW;
+}
+Array<double> linear_db(const Array<double>& dy) { return xt::sum(dy, {0}); }
 
-// In the forward pass this was O_j[t] = Σ_s A_j[t,s] V_j[s] per sequence and head, so now
+// In the forward pass this was O_j[t] = Σ_s A_j[t,s] V_j[s] for each sequence b and head j
+// (dO, V: (B,h,T,d_h); A: (B,h,T,T)), so now
 //   dA_j[t,s] = dO_j[t] · V_j[s]   and   dV_j[s] = Σ_t A_j[t,s] dO_j[t].
-// Shapes: dO, V (B,h,T,d_h); A (B,h,T,T).
-struct MixGrads {
-  Array<double> dA, dV;
-};
-MixGrads mix_backward(const Array<double>& dO, const Array<double>& A, const Array<double>& V) {
-  MixGrads g{xt::zeros<double>({B, h, T, T}), xt::zeros<double>({B, h, T, dh})};
+Array<double> attention_dA(const Array<double>& dO, const Array<double>& V) {
+  Array<double> dA = xt::zeros<double>({B, h, T, T});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
       for (std::size_t t = 0; t < T; ++t)
         for (std::size_t s = 0; s < T; ++s)
-          for (std::size_t i = 0; i < dh; ++i) {
-            g.dA(b, j, t, s) += dO(b, j, t, i) * V(b, j, s, i);
-            g.dV(b, j, s, i) += A(b, j, t, s) * dO(b, j, t, i);
-          }
-  return g;
+          for (std::size_t i = 0; i < dh; ++i) dA(b, j, t, s) += dO(b, j, t, i) * V(b, j, s, i);
+  return dA;
+}
+Array<double> attention_dV(const Array<double>& dO, const Array<double>& A) {
+  Array<double> dV = xt::zeros<double>({B, h, T, dh});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t j = 0; j < h; ++j)
+      for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t s = 0; s < T; ++s)
+          for (std::size_t i = 0; i < dh; ++i) dV(b, j, s, i) += A(b, j, t, s) * dO(b, j, t, i);
+  return dV;
 }
 
 // In the forward pass this was A[t] = softmax over s of S̃[t], S̃ = S with −∞ where masked, so now
 //   dS̃[t,s] = A[t,s] (dA[t,s] − Σ_k A[t,k] dA[t,k])   (lesson 3's Jᵀg, one row per query)
 //   dS = dS̃ where the key is kept, exactly 0 where masked (masked_fill passes nothing back).
-// masked (B,1,T,T) or (B,1,1,T): true where query t may not look at key s.
-Array<double> softmax_mask_backward(const Array<double>& dA, const Array<double>& A, const tg::Mask& masked) {
+// masked (B,1,T,T): true where query t may not look at key s.
+Array<double> softmax_mask_dS(const Array<double>& dA, const Array<double>& A, const tg::Mask& masked) {
   Array<double> dS = xt::zeros<double>({B, h, T, T});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
       for (std::size_t t = 0; t < T; ++t) {
         double centre = 0;
         for (std::size_t k = 0; k < T; ++k) centre += A(b, j, t, k) * dA(b, j, t, k);
-        for (std::size_t s = 0; s < T; ++s) {
-          const bool is_masked = masked.shape()[2] == 1 ? masked(b, 0, 0, s) : masked(b, 0, t, s);
-          dS(b, j, t, s) = is_masked ? 0.0 : A(b, j, t, s) * (dA(b, j, t, s) - centre);
-        }
+        for (std::size_t s = 0; s < T; ++s)
+          dS(b, j, t, s) = masked(b, 0, t, s) ? 0.0 : A(b, j, t, s) * (dA(b, j, t, s) - centre);
       }
   return dS;
 }
 
 // In the forward pass this was S_j[t,s] = Q_j[t] · K_j[s] / √d_h, so now
 //   dQ_j[t] = Σ_s dS_j[t,s] K_j[s] / √d_h   and   dK_j[s] = Σ_t dS_j[t,s] Q_j[t] / √d_h.
-struct ScoreGrads {
-  Array<double> dQ, dK;
-};
-ScoreGrads scores_backward(const Array<double>& dS, const Array<double>& Q, const Array<double>& K) {
-  const double scale = 1 / std::sqrt(double(dh));
-  ScoreGrads g{xt::zeros<double>({B, h, T, dh}), xt::zeros<double>({B, h, T, dh})};
+Array<double> scores_dQ(const Array<double>& dS, const Array<double>& K) {
+  Array<double> dQ = xt::zeros<double>({B, h, T, dh});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
       for (std::size_t t = 0; t < T; ++t)
         for (std::size_t s = 0; s < T; ++s)
-          for (std::size_t i = 0; i < dh; ++i) {
-            g.dQ(b, j, t, i) += dS(b, j, t, s) * K(b, j, s, i) * scale;
-            g.dK(b, j, s, i) += dS(b, j, t, s) * Q(b, j, t, i) * scale;
-          }
-  return g;
+          for (std::size_t i = 0; i < dh; ++i) dQ(b, j, t, i) += dS(b, j, t, s) * K(b, j, s, i) / std::sqrt(double(dh));
+  return dQ;
 }
+Array<double> scores_dK(const Array<double>& dS, const Array<double>& Q) {
+  Array<double> dK = xt::zeros<double>({B, h, T, dh});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t j = 0; j < h; ++j)
+      for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t s = 0; s < T; ++s)
+          for (std::size_t i = 0; i < dh; ++i) dK(b, j, s, i) += dS(b, j, t, s) * Q(b, j, t, i) / std::sqrt(double(dh));
+  return dK;
+}
+#endif
 
 // ---- the forward: the encoder's generic ops, one named intermediate per stage ----
 
@@ -281,12 +298,10 @@ Array<double> nudge(const Tensor& x, const std::function<double(const Tensor&)>&
   return tg::finite_diff([&] { return rest(copy); }, copy);
 }
 
-// One link, graded where it is derived: the hand-derived gradient and central differences,
-// each against the tape.
-void compare(tg::Lesson& lesson, const std::string& name, const Array<double>& tape, const Array<double>& hand,
-             const Array<double>& numeric) {
-  lesson.check(name + " by hand = tape", hand, tape, 1e-12);
-  lesson.check(name + " by central differences = tape", numeric, tape, 1e-8);
+// Where a link is derived, after the grader has compared it with the tape: the tape with
+// central differences.
+void numeric(tg::Lesson& lesson, const std::string& name, const Array<double>& tape, const Array<double>& fd) {
+  lesson.check(name + ": tape = central differences", fd, tape, 1e-8);
 }
 
 // Readable numbers: uniform in ±bound, rounded to 2 decimals (tg::uniform01: the same with
@@ -317,11 +332,13 @@ int main(int argc, char** argv) {
   tg::Mask real = xt::zeros<bool>({B, T});  // true at real positions, as the modules take it
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < lengths[b]; ++t) real(b, t) = true;
-  tg::Mask padded_keys = !real;  // (B,1,1,T): broadcast over heads and queries
-  padded_keys.reshape({B, 1, 1, T});
+  tg::Mask padded_keys = xt::zeros<bool>({B, std::size_t(1), T, T});  // (B,1,T,T): broadcast over heads
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t s = lengths[b]; s < T; ++s) padded_keys(b, 0, t, s) = true;
   Array<double> G = readable({N, d}, 1.0, rng);
   for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t t = lengths[b]; t < T; ++t) xt::row(G, b * T + t) = 0.0;  // padded queries are ignored
+    for (std::size_t t = lengths[b]; t < T; ++t) xt::view(G, b * T + t, xt::all()) = 0.0;  // padded queries are ignored
   const Model m{attention.in_proj_weight, attention.in_proj_bias, attention.out_proj.weight,
                 attention.out_proj.bias, &norm, Tensor(G, false, "G")};
   fmt::print("  lengths {{{}, {}}}: position [1,2] is padding\n", lengths[0], lengths[1]);
@@ -354,116 +371,133 @@ int main(int argc, char** argv) {
   tape.backward(f.loss);
   lesson.write_dot(f.loss);
 
-  // Step 3: the layer norm, derived in the open.
-  lesson.step("by hand: Y = layer_norm(Z) → dZ, dγ, dβ (three paths per row)");
+  // Step 3: the layer norm, derived in the open. Each link is graded against the tape the
+  // moment it is derived (tutorials/exercise.hpp), then central differences check the tape.
+  lesson.step("by hand: Y = layer_norm(Z) → dZ (three paths per row), dγ, dβ");
+  tg::Grader grade(lesson, 1e-12);
   const double eps = norm.eps;
-  const LayerNormGrads ln = layer_norm_backward(G, f.Z.value(), norm.weight.value(), eps);
-  const Array<double> dZ = ln.direct + ln.via_mean + ln.via_std;
-  const double sigma0 = std::sqrt(xt::variance(xt::row(f.Z.value(), 0))() + eps);
+  const Array<double> Zv = f.Z.value();
+  Array<double> paths;
+  const Array<double> dZ = grade("dZ", [&] {
+    paths = layer_norm_paths(G, Zv, norm.weight.value(), eps);
+    return Array<double>(xt::sum(paths, {0}));
+  }, f.Z.grad());
+  const double sigma0 = std::sqrt(xt::variance(xt::view(Zv, 0, xt::all()))() + eps);
   fmt::print("  row [0]: μ = {:.6f}, σ = √(σ² + eps) = {:.6f}, r = 1/σ = {:.6f}\n",
-             xt::mean(xt::row(f.Z.value(), 0))(), sigma0, 1 / sigma0);
-  show("direct", "r·dx̂ with dx̂ = dY ⊙ γ", ln.direct);
-  show("via μ", "−r·mean(dx̂): the same in every column of a row", ln.via_mean);
-  show("via σ", "−r·x̂·mean(dx̂ ⊙ x̂)", ln.via_std);
+             xt::mean(xt::view(Zv, 0, xt::all()))(), sigma0, 1 / sigma0);
+  if (paths.dimension() == 3) {
+    show("direct", "r·dx̂ with dx̂ = dY ⊙ γ", xt::view(paths, 0));
+    show("via μ", "−r·mean(dx̂): the same in every column of a row", xt::view(paths, 1));
+    show("via σ", "−r·x̂·mean(dx̂ ⊙ x̂)", xt::view(paths, 2));
+  }
   show("dZ", "the sum of the three", dZ);
-  compare(lesson, "dZ", f.Z.grad(), dZ, nudge(f.Z, [&](const Tensor& x) { return m.from_Z(x); }));
-  auto norm_loss = [&] { return m.from_Z(Tensor(f.Z.value())); };
-  compare(lesson, "dγ", norm.weight.grad(), ln.dgamma, tg::finite_diff(norm_loss, norm.weight));
-  compare(lesson, "dβ", norm.bias.grad(), ln.dbeta, tg::finite_diff(norm_loss, norm.bias));
+  numeric(lesson, "dZ", f.Z.grad(), nudge(f.Z, [&](const Tensor& x) { return m.from_Z(x); }));
+  auto norm_loss = [&] { return m.from_Z(Tensor(Zv)); };
+  grade("dγ", [&] { return layer_norm_dgamma(G, Zv, eps); }, norm.weight.grad());
+  numeric(lesson, "dγ", norm.weight.grad(), tg::finite_diff(norm_loss, norm.weight));
+  grade("dβ", [&] { return layer_norm_dbeta(G); }, norm.bias.grad());
+  numeric(lesson, "dβ", norm.bias.grad(), tg::finite_diff(norm_loss, norm.bias));
   double row_sums = 0;  // each row of dZ sums to 0: shifting a row leaves layer_norm unchanged
-  for (std::size_t n = 0; n < N; ++n) row_sums = std::max(row_sums, std::abs(xt::sum(xt::row(dZ, n))()));
+  for (std::size_t n = 0; n < N; ++n) row_sums = std::max(row_sums, std::abs(xt::sum(xt::view(dZ, n))()));
   lesson.check("every row of dZ sums to 0 (layer_norm ignores a shift)", row_sums, 0.0, 1e-14);
 
   // Step 4: out_proj. The heads were laid side by side, so dO splits back into heads by
   // moving numbers only.
-  lesson.step("by hand: Z = O W_Oᵀ + b_O → dO, dW_O, db_O, and dO per head");
-  const LinearGrads outg = linear_backward(dZ, f.O.value(), m.W_O.value());
-  const Array<double> dOh = heads_of(outg.dx);
-  show("dO", "dZ W_O", outg.dx);
-  compare(lesson, "dO", f.O.grad(), outg.dx, nudge(f.O, [&](const Tensor& x) { return m.from_O(x); }));
+  lesson.step("by hand: Z = O W_Oᵀ + b_O → dO, dW_O, db_O");
+  const Array<double> dO = grade("dO", [&] { return linear_dx(dZ, m.W_O.value()); }, f.O.grad());
+  show("dO", "dZ W_O", dO);
+  numeric(lesson, "dO", f.O.grad(), nudge(f.O, [&](const Tensor& x) { return m.from_O(x); }));
   auto out_loss = [&] { return m.from_O(Tensor(f.O.value())); };
-  compare(lesson, "dW_O", m.W_O.grad(), outg.dW, tg::finite_diff(out_loss, attention.out_proj.weight));
-  compare(lesson, "db_O", m.b_O.grad(), outg.db, tg::finite_diff(out_loss, attention.out_proj.bias));
+  grade("dW_O", [&] { return linear_dW(dZ, f.O.value()); }, m.W_O.grad());
+  numeric(lesson, "dW_O", m.W_O.grad(), tg::finite_diff(out_loss, attention.out_proj.weight));
+  grade("db_O", [&] { return linear_db(dZ); }, m.b_O.grad());
+  numeric(lesson, "db_O", m.b_O.grad(), tg::finite_diff(out_loss, attention.out_proj.bias));
+  const Array<double> dOh = heads_of(dO);
 
   // Step 5: O_j = A_j V_j.
   lesson.step("by hand: O = A V → dA, dV");
   const Array<double> A = f.A.value(), Qv = heads_value(f.Q), Kv = heads_value(f.K), Vv = heads_value(f.V);
-  const MixGrads mix = mix_backward(dOh, A, Vv);
-  show("dA", "dO_j[t] · V_j[s]  (not 0 at padded keys: A there would move O)", mix.dA);
+  const Array<double> dA = grade("dA", [&] { return attention_dA(dOh, Vv); }, f.A.grad());
+  show("dA", "dO_j[t] · V_j[s]  (not 0 at padded keys: A there would move O)", dA);
   const Tensor V_fixed(f.V.value());
-  compare(lesson, "dA", f.A.grad(), mix.dA, nudge(f.A, [&](const Tensor& x) { return m.from_A(x, V_fixed); }));
-  Array<double> dV_fd = nudge(f.V, [&](const Tensor& x) { return m.from_A(Tensor(f.A.value()), x); });
+  numeric(lesson, "dA", f.A.grad(), nudge(f.A, [&](const Tensor& x) { return m.from_A(x, V_fixed); }));
+  const Array<double> dV = grade("dV", [&] { return attention_dV(dOh, A); }, heads_grad(f.V));
+  Array<double> dV_fd = nudge(f.V, [&](const Tensor& x) { return m.from_A(Tensor(A), x); });
   dV_fd.reshape({B, h, T, dh});
-  compare(lesson, "dV", heads_grad(f.V), mix.dV, dV_fd);
+  numeric(lesson, "dV", heads_grad(f.V), dV_fd);
 
   // Step 6: softmax and the mask.
   lesson.step("by hand: A = softmax(S̃), S̃ = S with −∞ at padded keys → dS");
-  const Array<double> dS = softmax_mask_backward(mix.dA, A, padded_keys);
+  const Array<double> dS = grade("dS", [&] { return softmax_mask_dS(dA, A, padded_keys); }, f.S.grad());
   show("dS", "A (dA − Σ_k A dA), exactly 0 at the padded key [1,·,·,2]", dS);
-  compare(lesson, "dS", f.S.grad(), dS,
-          nudge(f.S, [&](const Tensor& x) { return m.from_S(x, V_fixed, padded_keys); }));
+  numeric(lesson, "dS", f.S.grad(), nudge(f.S, [&](const Tensor& x) { return m.from_S(x, V_fixed, padded_keys); }));
   double padded_dS = 0;
   for (std::size_t j = 0; j < h; ++j)
     for (std::size_t t = 0; t < T; ++t)
-      padded_dS = std::max({padded_dS, std::abs(dS(1, j, t, 2)), std::abs(f.S.grad()(1, j, t, 2)),
-                            std::abs(A(1, j, t, 2))});
-  lesson.check("A, dS by hand and dS on the tape are exactly 0 at the padded key", padded_dS, 0.0, 0.0);
+      padded_dS = std::max({padded_dS, std::abs(f.S.grad()(1, j, t, 2)), std::abs(A(1, j, t, 2))});
+  lesson.check("A and the tape's dS are exactly 0 at the padded key", padded_dS, 0.0, 0.0);
 
   // Step 7: the scores S = Q Kᵀ / √d_h.
   lesson.step("by hand: S = Q Kᵀ / √d_h → dQ, dK");
-  const ScoreGrads sg = scores_backward(dS, Qv, Kv);
-  show("dQ", "dS K / √d_h, per head", sg.dQ);
-  show("dK", "dSᵀ Q / √d_h, per head (0 at the padded key)", sg.dK);
+  const Array<double> dQ = grade("dQ", [&] { return scores_dQ(dS, Kv); }, heads_grad(f.Q));
+  const Array<double> dK = grade("dK", [&] { return scores_dK(dS, Qv); }, heads_grad(f.K));
+  show("dQ", "dS K / √d_h, per head", dQ);
+  show("dK", "dSᵀ Q / √d_h, per head (0 at the padded key)", dK);
   const Tensor Q_fixed(f.Q.value()), K_fixed(f.K.value());
   Array<double> dQ_fd = nudge(f.Q, [&](const Tensor& x) { return m.from_heads(x, K_fixed, V_fixed, padded_keys); });
   Array<double> dK_fd = nudge(f.K, [&](const Tensor& x) { return m.from_heads(Q_fixed, x, V_fixed, padded_keys); });
   dQ_fd.reshape({B, h, T, dh});
   dK_fd.reshape({B, h, T, dh});
-  compare(lesson, "dQ", heads_grad(f.Q), sg.dQ, dQ_fd);
-  compare(lesson, "dK", heads_grad(f.K), sg.dK, dK_fd);
+  numeric(lesson, "dQ", heads_grad(f.Q), dQ_fd);
+  numeric(lesson, "dK", heads_grad(f.K), dK_fd);
 
   // Step 8: back through the in-projection. X was used three times, once per part, so it
-  // collects three gradients; each is one linear_backward with that part's rows of W_in.
+  // collects three gradients; each is linear_dx with that part's rows of W_in.
   lesson.step("by hand: Q, K, V = X W_{Q,K,V}ᵀ + b → dW_in, db_in, and X's three paths");
   Array<double> rows = X.value();
   rows.reshape({N, d});
-  Array<double> dX_path[3], dW_in = xt::zeros<double>({3 * d, d}), db_in = xt::zeros<double>({3 * d});
-  const Array<double>* dparts[3] = {&sg.dQ, &sg.dK, &mix.dV};
-  for (std::size_t p = 0; p < 3; ++p) {
-    const Array<double> W_p = xt::view(m.W_in.value(), xt::range(p * d, (p + 1) * d), xt::all());
-    const LinearGrads g = linear_backward(columns_of(*dparts[p]), rows, W_p);
-    dX_path[p] = g.dx;
-    dX_path[p].reshape({B, T, d});
-    xt::view(dW_in, xt::range(p * d, (p + 1) * d), xt::all()) = g.dW;
-    xt::view(db_in, xt::range(p * d, (p + 1) * d)) = g.db;
-  }
+  const Array<double> dparts[3] = {columns_of(dQ), columns_of(dK), columns_of(dV)};
+  auto W_part = [&](std::size_t p) -> Array<double> {
+    return xt::view(m.W_in.value(), xt::range(p * d, (p + 1) * d), xt::all());
+  };
   auto x_loss = [&] { return m.from_X(X, X, X, padded_keys); };
-  compare(lesson, "dW_in", m.W_in.grad(), dW_in, tg::finite_diff(x_loss, attention.in_proj_weight));
-  compare(lesson, "db_in", m.b_in.grad(), db_in, tg::finite_diff(x_loss, attention.in_proj_bias));
+  grade("dW_in", [&] {
+    return Array<double>(xt::concatenate(xt::xtuple(linear_dW(dparts[0], rows), linear_dW(dparts[1], rows),
+                                                    linear_dW(dparts[2], rows))));
+  }, m.W_in.grad());
+  numeric(lesson, "dW_in", m.W_in.grad(), tg::finite_diff(x_loss, attention.in_proj_weight));
+  grade("db_in", [&] {
+    return Array<double>(xt::concatenate(xt::xtuple(linear_db(dparts[0]), linear_db(dparts[1]),
+                                                    linear_db(dparts[2]))));
+  }, m.b_in.grad());
+  numeric(lesson, "db_in", m.b_in.grad(), tg::finite_diff(x_loss, attention.in_proj_bias));
+  // The tape keeps the paths apart on the three `reshape` nodes X feeds; central differences
+  // see one path when only that use of X is nudged and the other two are held still.
+  const char* path_name[3] = {"dX via Q", "dX via K", "dX via V"};
+  Array<double> dX_path[3];
+  for (std::size_t p = 0; p < 3; ++p) {
+    dX_path[p] = grade(path_name[p], [&] { return linear_dx(dparts[p], W_part(p)); }, f.rows[p].grad());
+    dX_path[p].reshape({B, T, d});
+    Tensor copy(X.value()), fixed(X.value());
+    Array<double> fd = tg::finite_diff(
+        [&] { return m.from_X(p == 0 ? copy : fixed, p == 1 ? copy : fixed, p == 2 ? copy : fixed, padded_keys); },
+        copy);
+    fd.reshape({N, d});
+    numeric(lesson, path_name[p], f.rows[p].grad(), fd);
+  }
   const Array<double> dX = dX_path[0] + dX_path[1] + dX_path[2];
-  fmt::print("  dX[b,t] = via Q + via K + via V  (three uses of X, three += on the tape)\n");
+  fmt::print("  dX[b,t,i] = via Q + via K + via V  (three uses of X, three += on the tape):\n");
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t) {
       std::string line = fmt::format("    [{},{}]", b, t);
       for (std::size_t i = 0; i < d; ++i)
-        line += fmt::format(" {:>9.5f}{:+.5f}{:+.5f}", dX_path[0](b, t, i) + 0.0, dX_path[1](b, t, i) + 0.0,
+        line += fmt::format(" {:>8.5f}{:+.5f}{:+.5f}", dX_path[0](b, t, i) + 0.0, dX_path[1](b, t, i) + 0.0,
                             dX_path[2](b, t, i) + 0.0);
       fmt::print("{}\n", line);
     }
-  // The tape sees the paths separately on the three `reshape` nodes X feeds; central
-  // differences see one path when only that use of X is nudged, the other two held still.
-  const char* path_name[3] = {"dX via Q", "dX via K", "dX via V"};
-  for (std::size_t p = 0; p < 3; ++p) {
-    Array<double> tape_path = f.rows[p].grad();
-    tape_path.reshape({B, T, d});
-    Tensor copy(X.value()), fixed(X.value());
-    const Array<double> fd = tg::finite_diff(
-        [&] { return m.from_X(p == 0 ? copy : fixed, p == 1 ? copy : fixed, p == 2 ? copy : fixed, padded_keys); },
-        copy);
-    compare(lesson, path_name[p], tape_path, dX_path[p], fd);
-  }
   show("dX", "the sum of the three paths", dX);
-  compare(lesson, "dX", X.grad(), dX, tg::finite_diff(x_loss, X));
+  lesson.check("dX = the sum of the three paths = the tape's X.grad()", dX, X.grad(), 1e-12);
+  numeric(lesson, "dX", X.grad(), tg::finite_diff(x_loss, X));
   double padded_dX = 0;
   for (std::size_t i = 0; i < d; ++i) padded_dX = std::max(padded_dX, std::abs(X.grad()(1, 2, i)));
   lesson.check("dX at the padded position is exactly 0 (no query, no key, no value)", padded_dX, 0.0, 0.0);
@@ -487,9 +521,9 @@ int main(int argc, char** argv) {
 
   // Step 10: a causal mask on top of the padding: query t may look at keys s ≤ t only.
   // tg::MultiheadAttention takes a key-padding mask only, so this step composes the same
-  // ops with a (B,1,T,T) mask; the hand-derived links are the same functions.
+  // ops with a (B,1,T,T) mask. Only the mask changed, so only the softmax link is new.
   lesson.step("a causal mask: query t sees keys s ≤ t (and no padding)");
-  tg::Mask causal = xt::zeros<bool>({B, 1, T, T});
+  tg::Mask causal = xt::zeros<bool>({B, std::size_t(1), T, T});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
       for (std::size_t s = 0; s < T; ++s) causal(b, 0, t, s) = s > t || s >= lengths[b];
@@ -501,21 +535,10 @@ int main(int argc, char** argv) {
   causal_tape.backward(c.loss);
   show("A", "causal: row t is 0 beyond column t", c.A.value());
   fmt::print("  loss = {:.6f}\n", c.loss.item());
-  const LayerNormGrads cln = layer_norm_backward(G, c.Z.value(), norm.weight.value(), eps);
-  const LinearGrads cproj = linear_backward(cln.direct + cln.via_mean + cln.via_std, c.O.value(), m.W_O.value());
-  const MixGrads cmix = mix_backward(heads_of(cproj.dx), c.A.value(), heads_value(c.V));
-  const Array<double> cdS = softmax_mask_backward(cmix.dA, c.A.value(), causal);
-  const ScoreGrads csg = scores_backward(cdS, heads_value(c.Q), heads_value(c.K));
-  Array<double> cdX = xt::zeros<double>({N, d});
-  const Array<double>* cparts[3] = {&csg.dQ, &csg.dK, &cmix.dV};
-  for (std::size_t p = 0; p < 3; ++p)
-    cdX += linear_backward(columns_of(*cparts[p]), rows,
-                           xt::view(m.W_in.value(), xt::range(p * d, (p + 1) * d), xt::all())).dx;
-  cdX.reshape({B, T, d});
+  grade("dS, causal", [&] { return softmax_mask_dS(c.A.grad(), c.A.value(), causal); }, c.S.grad());
   const Tensor cV_fixed(c.V.value());
-  compare(lesson, "dS (causal)", c.S.grad(), cdS,
-          nudge(c.S, [&](const Tensor& x) { return m.from_S(x, cV_fixed, causal); }));
-  compare(lesson, "dX (causal)", X.grad(), cdX, tg::finite_diff([&] { return m.from_X(X, X, X, causal); }, X));
+  numeric(lesson, "dS, causal", c.S.grad(), nudge(c.S, [&](const Tensor& x) { return m.from_S(x, cV_fixed, causal); }));
+  numeric(lesson, "dX, causal", X.grad(), tg::finite_diff([&] { return m.from_X(X, X, X, causal); }, X));
   double above = 0;  // weights and score gradients above the diagonal
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
@@ -523,9 +546,9 @@ int main(int argc, char** argv) {
         for (std::size_t s = t + 1; s < T; ++s)
           above = std::max({above, std::abs(c.A.value()(b, j, t, s)), std::abs(c.S.grad()(b, j, t, s))});
   lesson.check("A and dS are exactly 0 above the diagonal", above, 0.0, 0.0);
-  lesson.check("query 0 attends only to itself: A[·,·,0,0] = 1", xt::amin(xt::view(c.A.value(), xt::all(),
-                                                                                     xt::all(), 0, 0))(),
-               1.0, 0.0);
+  lesson.check("query 0 attends only to itself: A[·,·,0,0] = 1",
+               xt::amin(xt::view(c.A.value(), xt::all(), xt::all(), 0, 0))(), 1.0, 0.0);
 
+  grade.finish();
   return lesson.finish();
 }

@@ -109,7 +109,7 @@ std::string vec(const Array<double>& a, int precision = 6) {
 // and checking that the two agree.
 template <class Optimiser, class HandStep>
 Array<double> race(tg::Lesson& lesson, const std::string& name, Optimiser make, HandStep hand, int steps,
-                   double l2_in_loss = 0) {
+                   double l2_in_loss = 0, bool print = true) {
   Tensor w(w0, true, "w");
   auto opt = make(w);
   Array<double> mine = w0;
@@ -120,7 +120,7 @@ Array<double> race(tg::Lesson& lesson, const std::string& name, Optimiser make, 
     mine = hand(mine, quadratic_grad(mine), k);
     opt.step();
     worst = std::max(worst, double(xt::amax(xt::abs(w.value() - mine))()));
-    fmt::print("    step {}  w = {}   loss {:.6f}\n", k, vec(mine), quadratic(mine));
+    if (print) fmt::print("    step {}  w = {}   loss {:.6f}\n", k, vec(mine), quadratic(mine));
   }
   lesson.check(name + ": by hand = nn/optim at every step", worst, 0.0, 1e-14);
   return mine;
@@ -212,16 +212,21 @@ int main(int argc, char** argv) {
   // its distance each step, while the gentle one closes only 5%.
   lesson.step("SGD: w ← w − lr·g  (lr = 0.05)");
   const double lr = 0.05;
-  race(lesson, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
+  const Array<double> w_sgd = race(lesson, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
        [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); }, 3);
+  fmt::print("  w_1 (c = 10) halves its distance to −1 each step; w_0 (c = 1) closes 5% of its to 2.\n");
 
-  // Step 3: momentum. Gradients that keep their sign add up (the gentle direction speeds up).
+  // Step 3: momentum. Gradients that keep their sign add up: the gentle direction speeds up,
+  // and the steep one overshoots (w_1 passes its target −1).
   lesson.step("momentum: buf ← μ·buf + g, w ← w − lr·buf  (lr = 0.05, μ = 0.9)");
   Array<double> buf;
-  race(lesson, "momentum", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr, .momentum = 0.9}); },
+  const Array<double> w_momentum = race(lesson, "momentum", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr, .momentum = 0.9}); },
        [&](const Array<double>& p, const Array<double>& g, int k) {
          return momentum_step(p, g, buf, k == 1, lr, 0.9);
        }, 3);
+  fmt::print("  After 3 steps w_0 = {:.6f} (SGD: {:.6f}): the gentle direction gathers speed;\n"
+             "  w_1 = {:.6f} has overshot its target −1 (SGD: {:.6f}).\n",
+             w_momentum(0), w_sgd(0), w_momentum(1), w_sgd(1));
 
   // Step 4: Adam, one step at a time, with its bias correction in the open.
   lesson.step("Adam (lr = 0.1, β₁ = 0.9, β₂ = 0.999, ε = 1e-8): the bias correction, step by step");
@@ -251,10 +256,11 @@ int main(int argc, char** argv) {
     // Step 1 in closed form: m̂ = g and v̂ = g², so the step is lr·g/|g| = lr·sign(g) for
     // every parameter, however different their gradients (here −1.5 and 15).
     const double g0 = quadratic_grad(w0)(0);
-    const double uncorrected = adam.lr * (1 - adam.beta1) * g0 / (std::sqrt((1 - adam.beta2) * g0 * g0) + adam.eps);
-    fmt::print("  At t = 1, m̂ = g and v̂ = g²: each parameter moves lr·sign(g) = ±0.1.\n"
-               "  Without the correction it would move lr·(1−β₁)/√(1−β₂) = {:.6f} for w_0, 3.16× that,\n"
-               "  and by 1−β₁ᵗ, 1−β₂ᵗ → 1 (t ≫ 1/(1−β₂) = 1000) the correction fades out.\n",
+    const double uncorrected =
+        std::abs(adam.lr * (1 - adam.beta1) * g0 / (std::sqrt((1 - adam.beta2) * g0 * g0) + adam.eps));
+    fmt::print("  At t = 1, m̂ = g and v̂ = g²: every parameter moves lr·sign(g) = ±0.1, whatever |g|.\n"
+               "  Uncorrected, m = 0.1·g and √v = 0.0316·|g| would make it lr·0.1/0.0316 = {:.6f},\n"
+               "  3.16× too far. As t grows 1−β₁ᵗ and 1−β₂ᵗ tend to 1 and the correction fades.\n",
                uncorrected);
   }
 
@@ -273,7 +279,9 @@ int main(int argc, char** argv) {
   AdamState again;
   race(lesson, "Adam(weight_decay = λ) = L2 in the loss",
        [&](Tensor& p) { return tg::Adam<double>({p}, {.lr = 0.1, .weight_decay = lambda}); },
-       [&](const Array<double>& p, const Array<double>& g, int) { return adam_step(p, g, again, l2).w; }, 3);
+       [&](const Array<double>& p, const Array<double>& g, int) { return adam_step(p, g, again, l2).w; }, 3, 0,
+       false);
+  fmt::print("  Adam(weight_decay = λ) on the loss alone takes the same three steps: it is L2.\n");
   fmt::print("  AdamW: w ← w(1 − lr·λ), then Adam on the loss alone\n");
   const Array<double> w_adamw = race(
       lesson, "AdamW",
@@ -284,7 +292,7 @@ int main(int argc, char** argv) {
       3);
   fmt::print("  w_2 feels no loss, only the decay: L2 takes it {:.6f} → {:.6f} (lr per step: Adam divides\n"
              "  λw by its own size), AdamW {:.6f} → {:.6f} (×(1 − lr·λ) = ×0.99 per step). On w_1, whose\n"
-             "  gradient is 100× larger, L2's λw is drowned in g; AdamW's shrink is the same 1%.\n",
+             "  gradient is ~300× λw, L2's decay is drowned in g; AdamW's shrink is the same 1%.\n",
              w0(2), w_l2(2), w0(2), w_adamw(2));
   lesson.check("AdamW shrinks w_2 by exactly 0.99³", w_adamw(2), w0(2) * std::pow(0.99, 3), 1e-15);
 
@@ -307,8 +315,10 @@ int main(int argc, char** argv) {
       tape.backward(rnn.loss());
     }
     auto loss = [&] { return rnn.loss().item(); };
-    lesson.check("T = 12: the tape's db = central differences", rnn.b.grad(), tg::finite_diff(loss, rnn.b), 1e-7);
-    lesson.check("T = 12: the tape's dw = central differences", rnn.w.grad(), tg::finite_diff(loss, rnn.w), 1e-7);
+    // |db| ≈ 106: central differences carry ~1e-8 of it in rounding and curvature.
+    lesson.check("T = 12: the tape's db = central differences", rnn.b.grad(), tg::finite_diff(loss, rnn.b), 1e-5);
+    lesson.check("T = 12: the tape's dw = central differences", rnn.w.grad(), tg::finite_diff(loss, rnn.w), 1e-5);
+    lesson.check("T = 12: the tape's du = central differences", rnn.u.grad(), tg::finite_diff(loss, rnn.u), 1e-5);
   }
 
   // Step 7: SGD with lr = 0.1 on T = 12, without and with clipping.
