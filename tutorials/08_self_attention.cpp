@@ -344,7 +344,9 @@ int main(int argc, char** argv) {
   fmt::print("  lengths {{{}, {}}}: position [1,2] is padding\n", lengths[0], lengths[1]);
   show("X", "the input, one row per position", X.value());
   show("W_in", "in_proj_weight: rows 0-3 W_Q, 4-7 W_K, 8-11 W_V", m.W_in.value());
-  show("b_in", "in_proj_bias", m.b_in.value());
+  Array<double> b_rows = m.b_in.value();
+  b_rows.reshape({3, d});
+  show("b_in", "in_proj_bias (12), as rows b_Q, b_K, b_V", b_rows);
   show("W_O", "out_proj.weight", m.W_O.value());
   show("b_O", "out_proj.bias", m.b_O.value());
   show("γ, β", "LayerNorm weight and bias", xt::stack(xt::xtuple(norm.weight.value(), norm.bias.value())));
@@ -473,7 +475,7 @@ int main(int argc, char** argv) {
   numeric(lesson, "db_in", m.b_in.grad(), tg::finite_diff(x_loss, attention.in_proj_bias));
   // The tape keeps the paths apart on the three `reshape` nodes X feeds; central differences
   // see one path when only that use of X is nudged and the other two are held still.
-  const char* path_name[3] = {"dX via Q", "dX via K", "dX via V"};
+  const std::string path_name[3] = {"dX via Q", "dX via K", "dX via V"};
   Array<double> dX_path[3];
   for (std::size_t p = 0; p < 3; ++p) {
     dX_path[p] = grade(path_name[p], [&] { return linear_dx(dparts[p], W_part(p)); }, f.rows[p].grad());
@@ -486,16 +488,10 @@ int main(int argc, char** argv) {
     numeric(lesson, path_name[p], f.rows[p].grad(), fd);
   }
   const Array<double> dX = dX_path[0] + dX_path[1] + dX_path[2];
-  fmt::print("  dX[b,t,i] = via Q + via K + via V  (three uses of X, three += on the tape):\n");
-  for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t t = 0; t < T; ++t) {
-      std::string line = fmt::format("    [{},{}]", b, t);
-      for (std::size_t i = 0; i < d; ++i)
-        line += fmt::format(" {:>8.5f}{:+.5f}{:+.5f}", dX_path[0](b, t, i) + 0.0, dX_path[1](b, t, i) + 0.0,
-                            dX_path[2](b, t, i) + 0.0);
-      fmt::print("{}\n", line);
-    }
-  show("dX", "the sum of the three paths", dX);
+  show("dX via Q", "dQ W_Q: X as the queries", dX_path[0]);
+  show("dX via K", "dK W_K: X as the keys (0 at [1,2]: a padded key)", dX_path[1]);
+  show("dX via V", "dV W_V: X as the values (0 at [1,2]: no weight on it)", dX_path[2]);
+  show("dX", "via Q + via K + via V: three uses of X, three += on the tape", dX);
   lesson.check("dX = the sum of the three paths = the tape's X.grad()", dX, X.grad(), 1e-12);
   numeric(lesson, "dX", X.grad(), tg::finite_diff(x_loss, X));
   double padded_dX = 0;

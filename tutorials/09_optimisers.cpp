@@ -260,8 +260,8 @@ int main(int argc, char** argv) {
     // At t = 1 the moments are m = (1 − β₁)g and v = (1 − β₂)g², so the corrected ones are
     // exactly g and g²: a reference that needs no optimiser.
     const Array<double> g0 = quadratic_grad(w0), zero = xt::zeros<double>({3});
-    grade("m̂ at t = 1 is g", [&] { return bias_correct(adam_moment(zero, g0, adam.beta1), adam.beta1, 1); }, g0);
-    grade("v̂ at t = 1 is g²",
+    grade("m_hat at t=1 = g", [&] { return bias_correct(adam_moment(zero, g0, adam.beta1), adam.beta1, 1); }, g0);
+    grade("v_hat at t=1 = g²",
           [&] { return bias_correct(adam_moment(zero, g0 * g0, adam.beta2), adam.beta2, 1); }, g0 * g0);
     Tensor p(w0, true, "w");
     tg::Adam<double> opt({p}, {.lr = adam.lr});
