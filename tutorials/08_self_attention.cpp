@@ -143,21 +143,23 @@ Array<double> softmax_mask_dS(const Array<double>& dA, const Array<double>& A, c
 // In the forward pass this was S_j[t,s] = Q_j[t] · K_j[s] / √d_h, so now
 //   dQ_j[t] = Σ_s dS_j[t,s] K_j[s] / √d_h   and   dK_j[s] = Σ_t dS_j[t,s] Q_j[t] / √d_h.
 Array<double> scores_dQ(const Array<double>& dS, const Array<double>& K) {
+  const double scale = 1 / std::sqrt(double(dh));
   Array<double> dQ = xt::zeros<double>({B, h, T, dh});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
       for (std::size_t t = 0; t < T; ++t)
         for (std::size_t s = 0; s < T; ++s)
-          for (std::size_t i = 0; i < dh; ++i) dQ(b, j, t, i) += dS(b, j, t, s) * K(b, j, s, i) / std::sqrt(double(dh));
+          for (std::size_t i = 0; i < dh; ++i) dQ(b, j, t, i) += dS(b, j, t, s) * K(b, j, s, i) * scale;
   return dQ;
 }
 Array<double> scores_dK(const Array<double>& dS, const Array<double>& Q) {
+  const double scale = 1 / std::sqrt(double(dh));
   Array<double> dK = xt::zeros<double>({B, h, T, dh});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
       for (std::size_t t = 0; t < T; ++t)
         for (std::size_t s = 0; s < T; ++s)
-          for (std::size_t i = 0; i < dh; ++i) dK(b, j, s, i) += dS(b, j, t, s) * Q(b, j, t, i) / std::sqrt(double(dh));
+          for (std::size_t i = 0; i < dh; ++i) dK(b, j, s, i) += dS(b, j, t, s) * Q(b, j, t, i) * scale;
   return dK;
 }
 #endif
@@ -259,8 +261,9 @@ Forward run_forward(const Model& m, const Tensor& X, const tg::Mask& masked) {
   f.Z = m.out(f.O);                        // (N,d)  attention output
   f.Y = m.norm->forward(f.Z);              // (N,d)  layer norm
   f.loss = m.loss(f.Y);                    // ()
-  for (auto [node, name] : {std::pair{&f.rows[0], "X→Q"}, {&f.rows[1], "X→K"}, {&f.rows[2], "X→V"}, {&f.Qc, "Q"}, {&f.Kc, "K"}, {&f.Vc, "V"}, {&f.Q, "Q heads"}, {&f.K, "K heads"},
-                            {&f.V, "V heads"}, {&f.S, "S"}, {&f.S_masked, "S̃"}, {&f.A, "A"}, {&f.Oh, "O heads"},
+  for (auto [node, name] : {std::pair{&f.rows[0], "X→Q"}, {&f.rows[1], "X→K"}, {&f.rows[2], "X→V"}, {&f.Qc, "Q"},
+                            {&f.Kc, "K"}, {&f.Vc, "V"}, {&f.Q, "Q heads"}, {&f.K, "K heads"}, {&f.V, "V heads"},
+                            {&f.S, "S"}, {&f.S_masked, "S̃"}, {&f.A, "A"}, {&f.Oh, "O heads"},
                             {&f.O, "O"}, {&f.Z, "Z"}, {&f.Y, "Y"}, {&f.loss, "loss"}})
     node->set_name(name);
   return f;

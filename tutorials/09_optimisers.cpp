@@ -234,9 +234,9 @@ int main(int argc, char** argv) {
   // Step 2: SGD. The steep direction (c = 10) moves 10× faster.
   lesson.step("SGD: w ← w − lr·g  (lr = 0.05), against tg::SGD");
   const double lr = 0.05;
-  const Array<double> w_sgd = race(grade, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
-                                   [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); },
-                                   3);
+  const Array<double> w_sgd = race(
+      grade, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
+      [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); }, 3);
   fmt::print("  w_1 (c = 10) halves its distance to −1 each step; w_0 (c = 1) closes 5% of its to 2.\n");
 
   // Step 3: momentum. Gradients that keep their sign add up.
@@ -278,7 +278,8 @@ int main(int argc, char** argv) {
         return s.w;
       }, p.value());
       for (std::size_t i = 0; i < 2 && s.w.size() == 3; ++i)
-        rows.push_back(fmt::format("  {:>2}  {:>6.4f}  {:>8.6f}  {:>4}  {:>9.4f}  {:>9.4f}  {:>9.4f}  {:>9.4f}  {:>9.6f}",
+        rows.push_back(fmt::format("  {:>2}  {:>6.4f}  {:>8.6f}  {:>4}  {:>9.4f}  {:>9.4f}  {:>9.4f}  {:>9.4f}"
+                                   "  {:>9.6f}",
                                    i ? "" : std::to_string(k), 1 - std::pow(adam.beta1, k),
                                    1 - std::pow(adam.beta2, k), fmt::format("w_{}", i), s.g(i), state.m(i),
                                    s.m_hat(i), s.v_hat(i), s.update(i)));
