@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
   const Array<double> w_sgd = race(
       grade, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
       [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); }, 3);
-  fmt::print("  w_1 (c = 10) halves its distance to −1 each step; w_0 (c = 1) closes 5% of its to 2.\n");
+  fmt::print("  w_1 (c = 10) halves its distance to −1 each step; w_0 (c = 1) closes only 5%\n"
+             "  of its distance to 2.\n");
 
   // Step 3: momentum. Gradients that keep their sign add up.
   lesson.step("momentum: buf ← μ·buf + g, w ← w − lr·buf  (lr = 0.05, μ = 0.9), against tg::SGD");
