@@ -232,16 +232,16 @@ int main(int argc, char** argv) {
   tg::Grader grade(lesson, 1e-12);
 
   // Step 2: SGD. The steep direction (c = 10) moves 10× faster.
-  lesson.step("SGD: w ← w − lr·g  (lr = 0.05), against tg::SGD");
-  const double lr = 0.05;
+  lesson.step("SGD: w ← w − lr·g  (lr = 0.06), against tg::SGD");
+  const double lr = 0.06;
   const Array<double> w_sgd = race(
       grade, "SGD", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr}); },
       [&](const Array<double>& p, const Array<double>& g, int) { return sgd_step(p, g, lr); }, 3);
-  fmt::print("  w_1 (c = 10) halves its distance to −1 each step; w_0 (c = 1) closes only 5%\n"
+  fmt::print("  w_1 (c = 10) keeps 40% of its distance to −1 a step; w_0 (c = 1) closes only 6%\n"
              "  of its distance to 2.\n");
 
   // Step 3: momentum. Gradients that keep their sign add up.
-  lesson.step("momentum: buf ← μ·buf + g, w ← w − lr·buf  (lr = 0.05, μ = 0.9), against tg::SGD");
+  lesson.step("momentum: buf ← μ·buf + g, w ← w − lr·buf  (lr = 0.06, μ = 0.9), against tg::SGD");
   Array<double> buf = xt::zeros<double>({3});
   const Array<double> w_momentum = race(
       grade, "momentum", [&](Tensor& p) { return tg::SGD<double>({p}, {.lr = lr, .momentum = 0.9}); },
