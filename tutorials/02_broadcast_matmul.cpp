@@ -7,6 +7,8 @@
 // max diff` tables, a per-element central-difference table beside tg::gradcheck's
 // report, and a wrong softmax backward that only the R-weighted check catches.
 // Exits non-zero if any check fails. Run: ./02_broadcast_matmul [--step] [--trace] [--dot graph.dot]
+// Exercise: derive the links yourself in tutorials/exercises/02_broadcast_matmul.cpp, then
+//   cmake --build build --target 02_broadcast_matmul_exercise && build/02_broadcast_matmul_exercise
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include <xtensor/xmanipulation.hpp>
 
 #include "autograd/autograd.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 
 using tg::Array;
@@ -52,6 +55,55 @@ Tensor softmax_forgetting_y(const Tensor& x) {
     c.accumulate(0, Array<double>(c.grad() - dot));
   });
 }
+
+// ---- the backward by hand: one function per link ----
+// (the exercise: the same signatures in tutorials/exercises/02_broadcast_matmul.cpp)
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
+// Y = A·B, Y_ij = Σ_k A_ik B_kj: A_ik is used in every Y_ij of row i with weight B_kj, so
+//   dA_ik = Σ_j dY_ij B_kj   (written as index sums)
+Array<double> dA_by_index(const Array<double>& dY, const Array<double>& B) {
+  Array<double> dA = xt::zeros<double>({dY.shape()[0], B.shape()[0]});
+  for (std::size_t i = 0; i < dA.shape()[0]; ++i)
+    for (std::size_t k = 0; k < dA.shape()[1]; ++k)
+      for (std::size_t j = 0; j < dY.shape()[1]; ++j) dA(i, k) += dY(i, j) * B(k, j);
+  return dA;
+}
+
+// B_kj is used in every Y_ij of column j with weight A_ik, so  dB_kj = Σ_i A_ik dY_ij
+Array<double> dB_by_index(const Array<double>& A, const Array<double>& dY) {
+  Array<double> dB = xt::zeros<double>({A.shape()[1], dY.shape()[1]});
+  for (std::size_t k = 0; k < dB.shape()[0]; ++k)
+    for (std::size_t j = 0; j < dB.shape()[1]; ++j)
+      for (std::size_t i = 0; i < A.shape()[0]; ++i) dB(k, j) += A(i, k) * dY(i, j);
+  return dB;
+}
+
+// The same sums as matrix products: Σ_j dY_ij B_kj = (dY·Bᵀ)_ik
+Array<double> dA_as_matmul(const Array<double>& dY, const Array<double>& B) {
+  return xt::linalg::dot(dY, xt::transpose(B));
+}
+
+// Σ_i A_ik dY_ij = (Aᵀ·dY)_kj
+Array<double> dB_as_matmul(const Array<double>& A, const Array<double>& dY) {
+  return xt::linalg::dot(xt::transpose(A), dY);
+}
+
+// z = x + c, x (2,3), c (3) broadcast along axis 0: c_j is used in z_0j and z_1j, so
+//   dc_j = Σ_i dz_ij
+Array<double> dc_broadcast(const Array<double>& dz) { return xt::sum(dz, {0}); }
+
+// P = u ⊙ v, u (2,1) copied along axis 1: du_i = Σ_j dP_ij v_j, kept (2,1)
+Array<double> du_outer(const Array<double>& dP, const Array<double>& v) {
+  return xt::sum(dP * v, {1}, xt::keep_dims);
+}
+
+// v (1,3) copied along axis 0: dv_j = Σ_i u_i dP_ij, kept (1,3)
+Array<double> dv_outer(const Array<double>& u, const Array<double>& dP) {
+  return xt::sum(u * dP, {0}, xt::keep_dims);
+}
+#endif
 
 struct TapeAndNumeric {
   Array<double> tape, numeric;
@@ -101,33 +153,31 @@ int main(int argc, char** argv) {
   // weight B_kj. So now dA_ik collects dY_ij · B_kj from each of them:
   //   dA_ik = Σ_j dY_ij ∂Y_ij/∂A_ik = Σ_j dY_ij B_kj
   lesson.step("dA element by element: dA_ik = Σ_j dY_ij · B_kj");
+  tg::Grader grade(lesson, 1e-14);
   const Array<double>& dY = Y.grad();
   const Array<double>& a = A.value();
   const Array<double>& b = B.value();
-  Array<double> dA_sum = xt::zeros<double>({2, 3}), dB_sum = xt::zeros<double>({3, 2});
+  const Array<double> dA_sum = grade("dA (index sums)", [&] { return dA_by_index(dY, b); }, A.grad());
   for (std::size_t i = 0; i < 2; ++i)
-    for (std::size_t k = 0; k < 3; ++k) {
-      dA_sum(i, k) = dY(i, 0) * b(k, 0) + dY(i, 1) * b(k, 1);
+    for (std::size_t k = 0; k < 3; ++k)
       fmt::print("  dA[{},{}] = dY[{},0]·B[{},0] + dY[{},1]·B[{},1] = ({:g})({:g}) + ({:g})({:g}) = {:g}\n", i, k, i, k,
                  i, k, dY(i, 0), b(k, 0), dY(i, 1), b(k, 1), dA_sum(i, k));
-    }
 
   // Step 4: B_kj was used in every Y_ij of column j (once per i), with weight A_ik:
   //   dB_kj = Σ_i dY_ij ∂Y_ij/∂B_kj = Σ_i A_ik dY_ij
   lesson.step("dB element by element: dB_kj = Σ_i A_ik · dY_ij");
+  const Array<double> dB_sum = grade("dB (index sums)", [&] { return dB_by_index(a, dY); }, B.grad());
   for (std::size_t k = 0; k < 3; ++k)
-    for (std::size_t j = 0; j < 2; ++j) {
-      dB_sum(k, j) = a(0, k) * dY(0, j) + a(1, k) * dY(1, j);
+    for (std::size_t j = 0; j < 2; ++j)
       fmt::print("  dB[{},{}] = A[0,{}]·dY[0,{}] + A[1,{}]·dY[1,{}] = ({:g})({:g}) + ({:g})({:g}) = {:g}\n", k, j, k, j,
                  k, j, a(0, k), dY(0, j), a(1, k), dY(1, j), dB_sum(k, j));
-    }
 
   // Step 5: Σ_j dY_ij B_kj is row i of dY dotted with row k of B, i.e. (dY·Bᵀ)_ik; and
   // Σ_i A_ik dY_ij is column k of A dotted with column j of dY, i.e. (Aᵀ·dY)_kj. The shapes
   // alone force it: dA must be (2,3) like A, and from dY (2,2) and B (3,2) only dY·Bᵀ is.
   lesson.step("the same sums as matrix products: dA = dY·Bᵀ, dB = Aᵀ·dY");
-  const Array<double> dA_mat = xt::linalg::dot(dY, xt::transpose(b));  // (2,2)·(2,3) → (2,3)
-  const Array<double> dB_mat = xt::linalg::dot(xt::transpose(a), dY);  // (3,2)·(2,2) → (3,2)
+  const Array<double> dA_mat = grade("dA (dY·Bᵀ)", [&] { return dA_as_matmul(dY, b); }, A.grad());
+  const Array<double> dB_mat = grade("dB (Aᵀ·dY)", [&] { return dB_as_matmul(a, dY); }, B.grad());
   show("dA", dA_mat, "= dY·Bᵀ   (2,2)·(2,3) → (2,3), A's shape");
   show("dB", dB_mat, "= Aᵀ·dY   (3,2)·(2,2) → (3,2), B's shape");
   auto L_of = [&] { return tg::sum(tg::matmul(A, B) * Tensor(G)).item(); };
@@ -153,7 +203,7 @@ int main(int argc, char** argv) {
     t.backward(tg::sum(z * Tensor(Gz)));
     show("z", z.value(), "z_ij = x_ij + c_j");
     show("dz", z.grad());
-    const Array<double> dc = xt::sum(Gz, {0});  // Σ_i dz_ij
+    const Array<double> dc = grade("dc (broadcast)", [&] { return dc_broadcast(z.grad()); }, c.grad());
     show("dc", dc, "= Σ_i dz_ij = dz[0,:] + dz[1,:]");
     show("dc", tg::sum_to<double>(Gz, {3}), "= tg::sum_to(dz, (3)), the helper every broadcasting op's backward uses");
     auto L_zc = [&] { return loss().item(); };
@@ -176,8 +226,8 @@ int main(int argc, char** argv) {
     Tensor P = u * v;
     t.backward(tg::sum(P * Tensor(Gp)));
     show("P", P.value(), "P_ij = u_i v_j");
-    const Array<double> du = xt::sum(Gp * v.value(), {1}, xt::keep_dims);  // (2,1)
-    const Array<double> dv = xt::sum(u.value() * Gp, {0}, xt::keep_dims);  // (1,3)
+    const Array<double> du = grade("du (outer)", [&] { return du_outer(P.grad(), v.value()); }, u.grad());
+    const Array<double> dv = grade("dv (outer)", [&] { return dv_outer(u.value(), P.grad()); }, v.grad());
     show("du", du, "= Σ_j dP_ij v_j");
     show("dv", dv, "= Σ_i u_i dP_ij");
     const Array<double> du_mat = xt::linalg::dot(Gp, xt::transpose(v.value()));  // (2,3)·(3,1)
@@ -189,6 +239,8 @@ int main(int argc, char** argv) {
                            {"v", v.grad(), dv, tg::finite_diff(L_uv, v)}},
                           1e-8);
   }
+
+  grade.finish();
 
   // Step 8: a gradient check is the tape's gradient of a scalar against central
   // differences (L(v+ε) − L(v−ε)) / 2ε, nudging one element at a time. f has a vector

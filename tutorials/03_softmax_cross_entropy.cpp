@@ -6,6 +6,9 @@
 // Prints J by hand and row by row from the tape, a naive softmax turning into NaN,
 // the loss and its gradient three ways, and a masked softmax with its gradient.
 // Exits non-zero if any check fails. Run: ./03_softmax_cross_entropy [--step] [--trace] [--dot ce.dot]
+// Exercise: derive the links yourself in tutorials/exercises/03_softmax_cross_entropy.cpp, then
+//   cmake --build build --target 03_softmax_cross_entropy_exercise
+//   build/03_softmax_cross_entropy_exercise
 #include <cmath>
 #include <limits>
 #include <string>
@@ -16,6 +19,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autograd/autograd.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 
 using tg::Array;
@@ -66,6 +70,36 @@ Tensor composed_cross_entropy(const Tensor& logits, const tg::Ids& labels) {
   return -total / double(labels.size());
 }
 
+// ---- the backward by hand: one function per link ----
+// (the exercise: the same signatures in tutorials/exercises/03_softmax_cross_entropy.cpp)
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
+// y_i = e^{x_i} / Σ_k e^{x_k}: the e^{x_i} on top gives y_i δ_ij, the shared Σ below −y_i y_j,
+//   J_ij = ∂y_i/∂x_j = y_i (δ_ij − y_j),   J = diag(y) − y yᵀ   (n,n)
+Array<double> softmax_jacobian(const Array<double>& y) {
+  const std::size_t n = y.size();
+  Array<double> J = xt::zeros<double>({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) J(i, j) = y(i) * ((i == j ? 1.0 : 0.0) - y(j));
+  return J;
+}
+
+// Backward never builds J: dx = Jᵀg, and since J is symmetric,
+//   dx_j = Σ_i g_i y_i (δ_ij − y_j) = y_j (g_j − g·y)   in O(n)
+Array<double> softmax_backward(const Array<double>& y, const Array<double>& g) {
+  return y * (g - xt::sum(g * y)());
+}
+
+// L = (1/B) Σ_b −log softmax(logits_b)[label_b], with probs = softmax(logits) (B,C):
+//   dlogits_bj = (probs_bj − [j = label_b]) / B
+Array<double> cross_entropy_backward(const Array<double>& probs, const tg::Ids& labels) {
+  Array<double> onehot = xt::zeros<double>(probs.shape());
+  for (std::size_t b = 0; b < labels.size(); ++b) onehot(b, labels(b)) = 1;
+  return (probs - onehot) / double(labels.size());
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,11 +120,9 @@ int main(int argc, char** argv) {
   // gives −y_i y_j. So J = diag(y) − y yᵀ. The tape never builds J: for a loss L = Σ_i g_i y_i
   // (upstream g) backward returns Jᵀg, so a one-hot g = e_i returns row i of J (J is symmetric).
   lesson.step("the Jacobian J = diag(y) − y yᵀ, and the tape row by row");
-  Array<double> J = xt::zeros<double>({3, 3});
-  for (std::size_t i = 0; i < 3; ++i)
-    for (std::size_t j = 0; j < 3; ++j) J(i, j) = y(i) * ((i == j ? 1.0 : 0.0) - y(j));
-  show("J", J, "J_ij = y_i (δ_ij − y_j)");
-  std::vector<tg::GradientRow> rows;
+  tg::Grader grade(lesson, 1e-15);
+  Array<double> J_tape = xt::zeros<double>({3, 3});  // row i: the tape's dx for upstream e_i
+  std::vector<Array<double>> fd_rows;
   for (std::size_t i = 0; i < 3; ++i) {
     Array<double> onehot = xt::zeros<double>({3});
     onehot(i) = 1;
@@ -98,17 +130,22 @@ int main(int argc, char** argv) {
     lesson.attach(tape);
     x.zero_grad();
     tape.backward(tg::sum(tg::softmax(x, 0) * Tensor(onehot, false, "e_i")));
+    xt::row(J_tape, i) = x.grad();
     auto y_i = [&] { return tg::softmax(x, 0).value()(i); };
-    rows.push_back({fmt::format("x (upstream e_{} → row {} of J)", i, i), x.grad(), Array<double>(xt::row(J, i)),
-                    tg::finite_diff(y_i, x)});
+    fd_rows.push_back(tg::finite_diff(y_i, x));
   }
+  const Array<double> J = grade("J", [&] { return softmax_jacobian(y); }, J_tape);
+  show("J", J, "J_ij = y_i (δ_ij − y_j)");
+  std::vector<tg::GradientRow> rows;
+  for (std::size_t i = 0; i < 3; ++i)
+    rows.push_back({fmt::format("x (upstream e_{} → row {} of J)", i, i), Array<double>(xt::row(J_tape, i)),
+                    Array<double>(xt::row(J, i)), fd_rows[i]});
   lesson.gradient_table(rows, 1e-9);
   lesson.check("every row of J sums to 0: softmax(x + k) = softmax(x)", Array<double>(xt::sum(J, {1})),
                Array<double>(xt::zeros<double>({3})), 1e-15);
   // So backward applies Jᵀg = y ⊙ (g − g·y) in O(n), never the n×n matrix.
   const Array<double> g{0.3, -1.2, 0.7};
   const Array<double> Jg = xt::sum(J * xt::view(g, xt::all(), xt::newaxis()), {0});  // Σ_i g_i J_ij
-  const Array<double> fast = y * (g - xt::sum(g * y)());
   Array<double> tape_g;
   {
     tg::Tape<double> tape;
@@ -117,6 +154,7 @@ int main(int argc, char** argv) {
     tape.backward(tg::sum(tg::softmax(x, 0) * Tensor(g, false, "g")));
     tape_g = x.grad();
   }
+  const Array<double> fast = grade("dx = y⊙(g − g·y)", [&] { return softmax_backward(y, g); }, tape_g);
   show("Jᵀg", Jg, "for g = (0.3, -1.2, 0.7)");
   show("y⊙(g−g·y)", fast, "what tg::softmax's backward computes");
   show("tape", tape_g, "dx for L = Σ g ⊙ softmax(x)");
@@ -172,9 +210,6 @@ int main(int argc, char** argv) {
   lesson.step("the gradient: (softmax − one-hot) / B, fused and composed");
   Array<double> onehot = xt::zeros<double>({B, std::size_t(3)});
   for (std::size_t b = 0; b < B; ++b) onehot(b, labels(b)) = 1;
-  const Array<double> expected = (probs - onehot) / double(B);
-  show("one-hot", onehot);
-  show("by hand", expected, "(softmax − one-hot) / B");
   Array<double> d_fused, d_composed;
   std::size_t fused_nodes = 0, composed_nodes = 0;
   {
@@ -185,6 +220,11 @@ int main(int argc, char** argv) {
     d_fused = logits.grad();
     fused_nodes = tape.size();
   }
+  show("one-hot", onehot);
+  const Array<double> expected =
+      grade("dlogits", [&] { return cross_entropy_backward(probs, labels); }, d_fused);
+  show("by hand", expected, "(softmax − one-hot) / B");
+  grade.finish();
   {
     tg::Tape<double> tape;
     lesson.attach(tape);

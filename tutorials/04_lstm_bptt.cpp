@@ -7,6 +7,8 @@
 // forget gates, one step's backward as `tensor | tape | by hand | finite diff | max diff`,
 // and a 30-step tanh-RNN-vs-LSTM comparison; exits non-zero when a check fails.
 // Run: ./04_lstm_bptt [--step] [--trace] [--dot cell.dot]
+// Exercise: derive one step's backward yourself in tutorials/exercises/04_lstm_bptt.cpp, then
+//   cmake --build build --target 04_lstm_bptt_exercise && build/04_lstm_bptt_exercise
 #include <array>
 #include <cmath>
 #include <functional>
@@ -19,6 +21,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autograd/autograd.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 #include "nn/init.hpp"
 #include "nn/lstm.hpp"
@@ -31,9 +34,9 @@ namespace {
 // Legend: E input size, H hidden size, T steps; every tensor has a batch of one, B = 1.
 constexpr std::size_t E = 2, H = 3, T = 6, T_LONG = 30;
 
-// One step's intermediates, as in nn/lstm.hpp. All (1,H).
+// One step's intermediates, as in nn/lstm.hpp: z (1,4H), the others (1,H).
 struct Cell {
-  Tensor i, f, g, o, c, h;
+  Tensor z, i, f, g, o, c, h;
 };
 
 // z = x_t W_ihᵀ + (b_ih + b_hh) + h_{t−1} W_hhᵀ  (1,4H): four blocks of H columns. The sum
@@ -42,14 +45,15 @@ struct Cell {
 Cell lstm_cell(const Weights& w, const Tensor& x, const Tensor& h_prev, const Tensor& c_prev, std::size_t t) {
   const Tensor z = tg::matmul(x, tg::transpose(w.weight_ih)) + (w.bias_ih + w.bias_hh) +
                    tg::matmul(h_prev, tg::transpose(w.weight_hh));
-  Cell s{tg::sigmoid(tg::slice(z, 1, 0, H)),         // input gate   i = σ(z₀)
+  Cell s{z,
+         tg::sigmoid(tg::slice(z, 1, 0, H)),         // input gate   i = σ(z₀)
          tg::sigmoid(tg::slice(z, 1, H, 2 * H)),     // forget gate  f = σ(z₁)
          tg::tanh(tg::slice(z, 1, 2 * H, 3 * H)),    // candidate    ĝ = tanh(z₂)
          tg::sigmoid(tg::slice(z, 1, 3 * H, 4 * H)), // output gate  o = σ(z₃)
          {}, {}};
   s.c = s.f * c_prev + s.i * s.g;  // c_t = f ⊙ c_{t−1} + i ⊙ ĝ   — the additive path
   s.h = s.o * tg::tanh(s.c);       // h_t = o ⊙ tanh c_t
-  for (auto [part, name] : {std::pair{&s.i, "i"}, {&s.f, "f"}, {&s.g, "ĝ"}, {&s.o, "o"}, {&s.c, "c"}, {&s.h, "h"}})
+  for (auto [part, name] : {std::pair{&s.z, "z"}, {&s.i, "i"}, {&s.f, "f"}, {&s.g, "ĝ"}, {&s.o, "o"}, {&s.c, "c"}, {&s.h, "h"}})
     part->set_name(fmt::format("{}_{}", name, t));
   return s;
 }
@@ -88,26 +92,57 @@ std::string vec(const Array<double>& a) {
   return out + "]";
 }
 
-// Backward through step t by hand; each line undoes the forward line it quotes.
-// dh: dL/dh_t from everything after step t; dc_next: dL/dc_t through c_{t+1} (0 at t = T).
-struct CellGrad {
-  Array<double> dc, dx, dh_prev, dc_prev_direct;
-};
-CellGrad cell_backward(const Weights& w, const Cell& s, const Array<double>& c_prev, const Array<double>& dh,
-                       const Array<double>& dc_next) {
-  const Array<double>&i = s.i.value(), &f = s.f.value(), &g = s.g.value(), &o = s.o.value();
-  const Array<double> tanh_c = xt::tanh(s.c.value());
-  // in the forward pass this was h_t = o ⊙ tanh c_t, so now:
-  const Array<double> d_o = dh * tanh_c;
-  const Array<double> dc = dc_next + dh * o * (1 - tanh_c * tanh_c);
-  // c_t = f ⊙ c_{t−1} + i ⊙ ĝ:
-  const Array<double> di = dc * g, df = dc * c_prev, dg = dc * i, dc_prev_direct = dc * f;
-  // i = σ(z₀), f = σ(z₁), ĝ = tanh(z₂), o = σ(z₃), with σ' = σ(1 − σ) and tanh' = 1 − tanh²:
+// ---- one step's backward by hand: one function per link, each undoing one forward line ----
+// (the exercise: the same signatures in tutorials/exercises/04_lstm_bptt.cpp)
+// dh is dL/dh_t from everything after step t; every array is (1,H) except z's (1,4H).
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
+// c_t is used twice: in h_t = o_t ⊙ tanh c_t, and in c_{t+1} = f_{t+1} ⊙ c_t + …, so
+//   dc_t = dh_t ⊙ o_t ⊙ (1 − tanh² c_t) + dc_{t+1} ⊙ f_{t+1}     (dc_{t+1} = 0 at t = T)
+Array<double> dc_by_hand(const Array<double>& dh, const Array<double>& o, const Array<double>& c,
+                         const Array<double>& dc_next, const Array<double>& f_next) {
+  const Array<double> tanh_c = xt::tanh(c);
+  return dh * o * (1 - tanh_c * tanh_c) + dc_next * f_next;
+}
+
+// h_t = o ⊙ tanh c_t  →  do = dh ⊙ tanh c_t
+Array<double> do_by_hand(const Array<double>& dh, const Array<double>& c) { return dh * xt::tanh(c); }
+
+// c_t = f ⊙ c_{t−1} + i ⊙ ĝ  →  di = dc ⊙ ĝ,  df = dc ⊙ c_{t−1},  dĝ = dc ⊙ i
+Array<double> di_by_hand(const Array<double>& dc, const Array<double>& g) { return dc * g; }
+Array<double> df_by_hand(const Array<double>& dc, const Array<double>& c_prev) { return dc * c_prev; }
+Array<double> dg_by_hand(const Array<double>& dc, const Array<double>& i) { return dc * i; }
+
+// i = σ(z₀), f = σ(z₁), ĝ = tanh(z₂), o = σ(z₃), with σ' = σ(1 − σ) and tanh' = 1 − tanh²;
+// dz is the four blocks side by side, (1,4H).
+Array<double> dz_by_hand(const Array<double>& di, const Array<double>& df, const Array<double>& dg,
+                         const Array<double>& d_o, const Array<double>& i, const Array<double>& f,
+                         const Array<double>& g, const Array<double>& o) {
   const Array<double> dz_i = di * i * (1 - i), dz_f = df * f * (1 - f), dz_g = dg * (1 - g * g),
                       dz_o = d_o * o * (1 - o);
-  const Array<double> dz = xt::concatenate(xt::xtuple(dz_i, dz_f, dz_g, dz_o), 1);  // (1,4H)
-  // z = x_t W_ihᵀ + b + h_{t−1} W_hhᵀ:
-  return {dc, xt::linalg::dot(dz, w.weight_ih.value()), xt::linalg::dot(dz, w.weight_hh.value()), dc_prev_direct};
+  return xt::concatenate(xt::xtuple(dz_i, dz_f, dz_g, dz_o), 1);
+}
+
+// z = x_t W_ihᵀ + b + h_{t−1} W_hhᵀ  →  dx_t = dz W_ih (1,E),  dh_{t−1} = dz W_hh (1,H)
+Array<double> dx_by_hand(const Array<double>& dz, const Array<double>& W_ih) { return xt::linalg::dot(dz, W_ih); }
+Array<double> dh_prev_by_hand(const Array<double>& dz, const Array<double>& W_hh) {
+  return xt::linalg::dot(dz, W_hh);
+}
+#endif
+
+// One step's backward, the links in order: what BPTT repeats T times.
+// dh: dL/dh_t from everything after step t; dc_next, f_next: dL/dc_{t+1} and f_{t+1} (0 at t = T).
+struct CellGrad {
+  Array<double> dc, dx, dh_prev;
+};
+CellGrad cell_backward(const Weights& w, const Cell& s, const Array<double>& c_prev, const Array<double>& dh,
+                       const Array<double>& dc_next, const Array<double>& f_next) {
+  const Array<double>&i = s.i.value(), &f = s.f.value(), &g = s.g.value(), &o = s.o.value(), &c = s.c.value();
+  const Array<double> dc = dc_by_hand(dh, o, c, dc_next, f_next);
+  const Array<double> dz = dz_by_hand(di_by_hand(dc, g), df_by_hand(dc, c_prev), dg_by_hand(dc, i),
+                                      do_by_hand(dh, c), i, f, g, o);
+  return {dc, dx_by_hand(dz, w.weight_ih.value()), dh_prev_by_hand(dz, w.weight_hh.value())};
 }
 
 // What the tape hands each step of an LSTM, L = r · h_T (index t−1 holds step t).
@@ -246,18 +281,34 @@ int main(int argc, char** argv) {
   lesson.step(fmt::format("step {} backward by hand: dL/dc_{} = dL/dc_{} ⊙ f_{} + (the path through h_{})", T, T - 1, T,
                           T, T - 1));
   const Cell &last = cells[T - 1], &prev = cells[T - 2];
-  const CellGrad g = cell_backward(w, last, prev.c.value(), r.value(), xt::zeros<double>({std::size_t{1}, H}));
-  // h_{T−1} = o_{T−1} ⊙ tanh c_{T−1}: the gradient that reached h_{T−1} also reaches c_{T−1}.
-  const Array<double> tanh_c_prev = xt::tanh(prev.c.value());
-  const Array<double> through_h = g.dh_prev * prev.o.value() * (1 - tanh_c_prev * tanh_c_prev);
-  const Array<double> dc_prev = g.dc_prev_direct + through_h;
+  tg::Grader grade(lesson, 1e-15);
+  const std::string sT = std::to_string(T), sP = std::to_string(T - 1);
+  const Array<double> no_next = xt::zeros<double>({std::size_t{1}, H});  // nothing after step T
+  const Array<double>&i = last.i.value(), &f = last.f.value(), &g = last.g.value(), &o = last.o.value(),
+                     &c = last.c.value(), &c_before = prev.c.value();
+  // The loss reads h_T directly: dL/dh_T = r.
+  const Array<double> dc =
+      grade("dc_" + sT, [&] { return dc_by_hand(r.value(), o, c, no_next, no_next); }, last.c.grad());
+  const Array<double> d_o = grade("do_" + sT, [&] { return do_by_hand(r.value(), c); }, last.o.grad());
+  const Array<double> di = grade("di_" + sT, [&] { return di_by_hand(dc, g); }, last.i.grad());
+  const Array<double> df = grade("df_" + sT, [&] { return df_by_hand(dc, c_before); }, last.f.grad());
+  const Array<double> dg = grade("dĝ_" + sT, [&] { return dg_by_hand(dc, i); }, last.g.grad());
+  const Array<double> dz = grade("dz_" + sT, [&] { return dz_by_hand(di, df, dg, d_o, i, f, g, o); }, last.z.grad());
+  const Array<double> dx = grade("dx_" + sT, [&] { return dx_by_hand(dz, w.weight_ih.value()); }, xs[T - 1].grad());
+  const Array<double> dh_prev =
+      grade("dh_" + sP, [&] { return dh_prev_by_hand(dz, w.weight_hh.value()); }, prev.h.grad());
+  // Step T−1's dc link again, now with both uses of c_{T−1}: h_{T−1}, and c_T through f_T.
+  const Array<double> dc_prev =
+      grade("dc_" + sP, [&] { return dc_by_hand(dh_prev, prev.o.value(), c_before, dc, f); }, prev.c.grad());
+  grade.finish();
+  const Array<double> tanh_c_prev = xt::tanh(c_before);
   auto show = [](const std::string& name, const Array<double>& v, const char* note) {
     fmt::print("  {:<32} = {}{}\n", name, vec(v), note);
   };
-  show(fmt::format("dL/dc_{} ⊙ f_{}", T, T), g.dc_prev_direct, "   (the additive path)");
-  show(fmt::format("dL/dh_{0} ⊙ o_{0} ⊙ (1 − tanh² c_{0})", T - 1), through_h, "   (the path through h)");
+  show(fmt::format("dL/dc_{} ⊙ f_{}", T, T), Array<double>(dc * f), "   (the additive path)");
+  show(fmt::format("dL/dh_{0} ⊙ o_{0} ⊙ (1 − tanh² c_{0})", T - 1),
+       Array<double>(dh_prev * prev.o.value() * (1 - tanh_c_prev * tanh_c_prev)), "   (the path through h)");
   show(fmt::format("dL/dc_{}, their sum", T - 1), dc_prev, "");
-  const std::string sT = std::to_string(T), sP = std::to_string(T - 1);
   // Finite differences need a leaf to nudge: rerun step T from copies of its inputs.
   Tensor c_last(last.c.value(), true, "c_" + sT), h_prev(prev.h.value(), true, "h_" + sP),
       c_prev(prev.c.value(), true, "c_" + sP);
@@ -268,27 +319,31 @@ int main(int argc, char** argv) {
     return readout(lstm_cell(w, xs[T - 1], o_prev * tg::tanh(c_prev), c_prev, T).h, r).item();
   };
   auto loss_of_xs = [&] { return readout(unroll(w, xs).back().h, r).item(); };
-  lesson.gradient_table({{"c_" + sT, last.c.grad(), g.dc, tg::finite_diff(loss_of_c_last, c_last)},
-                         {"x_" + sT, xs[T - 1].grad(), g.dx, tg::finite_diff(loss_of_xs, xs[T - 1])},
-                         {"h_" + sP, prev.h.grad(), g.dh_prev, tg::finite_diff(loss_of_h_prev, h_prev)},
+  lesson.gradient_table({{"c_" + sT, last.c.grad(), dc, tg::finite_diff(loss_of_c_last, c_last)},
+                         {"x_" + sT, xs[T - 1].grad(), dx, tg::finite_diff(loss_of_xs, xs[T - 1])},
+                         {"h_" + sP, prev.h.grad(), dh_prev, tg::finite_diff(loss_of_h_prev, h_prev)},
                          {"c_" + sP, prev.c.grad(), dc_prev, tg::finite_diff(loss_of_c_prev, c_prev)}},
                         1e-8);
 
   // Step 7: BPTT is that one step's backward, run T times from the last step to the first.
   lesson.step("BPTT by hand: the same step backward, T times");
-  {
-    Array<double> dh = r.value(), dc_next = xt::zeros<double>({std::size_t{1}, H});
+  try {
+    Array<double> dh = r.value(), dc_next = no_next, f_next = no_next;
     double worst = 0;
     for (std::size_t t = T; t >= 1; --t) {
-      const Array<double> c_before = t > 1 ? value_of(cells[t - 2].c) : value_of(zero_state());
-      const CellGrad step = cell_backward(w, cells[t - 1], c_before, dh, dc_next);
+      const Array<double> c_prev_t = t > 1 ? value_of(cells[t - 2].c) : value_of(zero_state());
+      const CellGrad step = cell_backward(w, cells[t - 1], c_prev_t, dh, dc_next, f_next);
       worst = std::max({worst, xt::amax(xt::abs(step.dc - cells[t - 1].c.grad()))(),
                         xt::amax(xt::abs(step.dx - xs[t - 1].grad()))()});
       fmt::print("  t={}  dL/dc_t {}  dL/dx_t {}\n", t, vec(step.dc), vec(step.dx));
       dh = step.dh_prev;
-      dc_next = step.dc_prev_direct;
+      dc_next = step.dc;
+      f_next = cells[t - 1].f.value();
     }
+    fmt::print("  largest difference from the tape: {:.1e}\n", worst);
     lesson.check(fmt::format("dL/dc_t and dL/dx_t by hand equal the tape's for t = {}…1", T), worst, 0, 1e-12);
+  } catch (const tg::NotYetWritten&) {  // exercise mode: this step runs every link of step 6
+    lesson.check("BPTT by hand: needs every link of step 6 written", INFINITY, 0, 0);
   }
 
   // Step 8: the same sizes over 30 steps. A tanh RNN's only way back is
@@ -310,10 +365,15 @@ int main(int argc, char** argv) {
   fmt::print("       tanh RNN  | LSTM as initialised (f ≈ {:.2f})      | LSTM, forget bias +2 (f ≈ {:.2f})\n",
              std::pow(lp.forget_mean[0], 1.0 / (T_LONG - 1)), std::pow(lr.forget_mean[0], 1.0 / (T_LONG - 1)));
   fmt::print("   t | ‖dL/dx_t‖ | ‖dL/dx_t‖ ‖dL/dc_t‖  mean Π f    | ‖dL/dx_t‖ ‖dL/dc_t‖  mean Π f\n");
-  for (std::size_t t = T_LONG; t >= 1; --t)
-    fmt::print("  {:>2} | {:9.2e} | {:9.2e} {:9.2e} {:9.2e}    | {:9.2e} {:9.2e} {:9.2e}\n", t, rnn[t - 1],
-               lp.dx[t - 1], lp.dc[t - 1], lp.forget_mean[t - 1], lr.dx[t - 1], lr.dc[t - 1], lr.forget_mean[t - 1]);
-  // The average factor per step back: (‖dL/dx_1‖ / ‖dL/dx_T‖)^(1/(T−1)).
+  for (std::size_t t = T_LONG; t >= 1; --t)  // the last five steps, then every fifth: a screenful
+    if (t + 5 > T_LONG || t % 5 == 0 || t == 1)
+      fmt::print("  {:>2} | {:9.2e} | {:9.2e} {:9.2e} {:9.2e}    | {:9.2e} {:9.2e} {:9.2e}\n", t, rnn[t - 1],
+                 lp.dx[t - 1], lp.dc[t - 1], lp.forget_mean[t - 1], lr.dx[t - 1], lr.dc[t - 1],
+                 lr.forget_mean[t - 1]);
+
+  // Step 9: the table in two numbers per model: the share of the gradient that reaches x_1,
+  // and the average factor per step back, (‖dL/dx_1‖ / ‖dL/dx_T‖)^(1/(T−1)).
+  lesson.step("how fast each one fades");
   auto per_step = [](const std::vector<double>& d) { return std::pow(d.front() / d.back(), 1.0 / (d.size() - 1)); };
   fmt::print("  ‖dL/dx_1‖ / ‖dL/dx_{}‖:  RNN {:.1e}   LSTM {:.1e}   LSTM forget bias +2 {:.1e}\n", T_LONG,
              rnn.front() / rnn.back(), lp.dx.front() / lp.dx.back(), lr.dx.front() / lr.dx.back());

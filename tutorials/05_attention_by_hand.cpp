@@ -6,6 +6,8 @@
 // exactly zero gradient. Prints every intermediate and gradient (name, shape, values), the
 // tape, the two paths into each h_t, and `tensor | tape | by hand | finite diff | max diff`.
 // Run: ./05_attention_by_hand [--step] [--trace] [--dot attention.dot]
+// Exercise: derive the links yourself in tutorials/exercises/05_attention_by_hand.cpp, then
+//   cmake --build build --target 05_attention_by_hand_exercise && build/05_attention_by_hand_exercise
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "autograd/autograd.hpp"
+#include "exercise.hpp"
 #include "lesson.hpp"
 #include "nn/pooling.hpp"
 
@@ -126,8 +129,11 @@ Array<double> nudge(const Tensor& x, const std::function<double(const Tensor&)>&
   return tg::finite_diff([&] { return rest(copy); }, copy);
 }
 
-// ---- the backward by hand: each link quotes the forward line it undoes ----
-
+// ---- the backward by hand: one function per link, each quoting the forward line it undoes ----
+// (the exercise: the same signatures in tutorials/exercises/05_attention_by_hand.cpp)
+#ifdef TG_EXERCISE_FILE
+#include TG_EXERCISE_FILE
+#else
 // In the forward pass this was loss = (1/B) Σ_b −log p[b,label_b], p = softmax(logits[b]),
 // so now dlogits[b,c] = (p[b,c] − [c = label_b]) / B.
 Array<double> dlogits_by_hand(const Array<double>& logits, const tg::Ids& labels) {
@@ -150,69 +156,96 @@ Array<double> ds_by_hand(const Array<double>& dlogits, const Array<double>& V) {
   return ds;
 }
 
-// In the forward pass this was s[b] = Σ_t α[b,t] h[b,t], so now
-//   dα[b,t] = ds[b] · h[b,t]   and h[b,t] gets α[b,t] ds[b] (its first path, "via s").
-void weighted_sum_backward(const Array<double>& ds, const Array<double>& H, const Array<double>& alpha,
-                           Array<double>& dalpha, Array<double>& dH_via_s) {
-  dalpha = xt::zeros<double>({B, T});
-  dH_via_s = xt::zeros<double>({B, T, D});
+// In the forward pass this was s[b] = Σ_t α[b,t] h[b,t], so now dα[b,t] = ds[b] · h[b,t] ...
+Array<double> dalpha_by_hand(const Array<double>& ds, const Array<double>& H) {
+  Array<double> dalpha = xt::zeros<double>({B, T});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
-      for (std::size_t i = 0; i < D; ++i) {
-        dalpha(b, t) += ds(b, i) * H(b, t, i);
-        dH_via_s(b, t, i) = alpha(b, t) * ds(b, i);
-      }
+      for (std::size_t i = 0; i < D; ++i) dalpha(b, t) += ds(b, i) * H(b, t, i);
+  return dalpha;
+}
+
+// ... and h[b,t] gets α[b,t] ds[b]: its first path, "via s".
+Array<double> dH_via_s_by_hand(const Array<double>& ds, const Array<double>& alpha) {
+  Array<double> dH = xt::zeros<double>({B, T, D});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < D; ++i) dH(b, t, i) = alpha(b, t) * ds(b, i);
+  return dH;
 }
 
 // In the forward pass this was α[b] = softmax(ẽ[b]) over t, so now
-//   dẽ[b,t] = α[b,t] (dα[b,t] − Σ_k α[b,k] dα[b,k]); the sum is returned as `centre` (B).
-// Before that it was ẽ = e with −∞ at padding, so de = dẽ at real positions, 0 at padded ones.
-void softmax_mask_backward(const Array<double>& dalpha, const Array<double>& alpha, const tg::Mask& padding,
-                           Array<double>& centre, Array<double>& de_masked, Array<double>& de) {
-  centre = xt::zeros<double>({B});
-  de_masked = xt::zeros<double>({B, T});
-  de = xt::zeros<double>({B, T});
+//   dẽ[b,t] = α[b,t] (dα[b,t] − Σ_k α[b,k] dα[b,k]).
+Array<double> de_masked_by_hand(const Array<double>& dalpha, const Array<double>& alpha) {
+  Array<double> de_masked = xt::zeros<double>({B, T});
   for (std::size_t b = 0; b < B; ++b) {
-    for (std::size_t k = 0; k < T; ++k) centre(b) += alpha(b, k) * dalpha(b, k);
-    for (std::size_t t = 0; t < T; ++t) {
-      de_masked(b, t) = alpha(b, t) * (dalpha(b, t) - centre(b));
-      de(b, t) = padding(b, t) ? 0.0 : de_masked(b, t);
-    }
+    double centre = 0;
+    for (std::size_t k = 0; k < T; ++k) centre += alpha(b, k) * dalpha(b, k);
+    for (std::size_t t = 0; t < T; ++t) de_masked(b, t) = alpha(b, t) * (dalpha(b, t) - centre);
   }
+  return de_masked;
+}
+
+// Before that it was ẽ = e with −∞ at padding, so de = dẽ at real positions, 0 at padded ones.
+Array<double> de_by_hand(const Array<double>& de_masked, const tg::Mask& padding) {
+  Array<double> de = xt::zeros<double>({B, T});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t) de(b, t) = padding(b, t) ? 0.0 : de_masked(b, t);
+  return de;
 }
 
 // In the forward pass this was e[b,t] = Σ_i u[b,t,i] u_w[i], so now
-//   du_w[i] = Σ_{b,t} de[b,t] u[b,t,i]   and   du[b,t,i] = de[b,t] u_w[i].
-void score_backward(const Array<double>& de, const Array<double>& u, const Array<double>& u_w,
-                    Array<double>& du_w, Array<double>& du) {
-  du_w = xt::zeros<double>({D});
-  du = xt::zeros<double>({B, T, D});
+//   du_w[i] = Σ_{b,t} de[b,t] u[b,t,i]   (u_w is shared by every position) ...
+Array<double> du_w_by_hand(const Array<double>& de, const Array<double>& u) {
+  Array<double> du_w = xt::zeros<double>({D});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
-      for (std::size_t i = 0; i < D; ++i) {
-        du_w(i) += de(b, t) * u(b, t, i);
-        du(b, t, i) = de(b, t) * u_w(i);
-      }
+      for (std::size_t i = 0; i < D; ++i) du_w(i) += de(b, t) * u(b, t, i);
+  return du_w;
 }
 
-// In the forward pass this was z[b,t,j] = Σ_i h[b,t,i] W[j,i] + b[j], so now
-//   dW[j,i] = Σ_{b,t} dz[b,t,j] h[b,t,i],  db[j] = Σ_{b,t} dz[b,t,j],
-//   and h[b,t,i] gets Σ_j dz[b,t,j] W[j,i] (its second path, "via e").
-void projection_backward(const Array<double>& dz, const Array<double>& H, const Array<double>& W,
-                         Array<double>& dW, Array<double>& db, Array<double>& dH_via_e) {
-  dW = xt::zeros<double>({D, D});
-  db = xt::zeros<double>({D});
-  dH_via_e = xt::zeros<double>({B, T, D});
+// ... and du[b,t,i] = de[b,t] u_w[i].
+Array<double> du_by_hand(const Array<double>& de, const Array<double>& u_w) {
+  Array<double> du = xt::zeros<double>({B, T, D});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
-      for (std::size_t j = 0; j < D; ++j) {
-        db(j) += dz(b, t, j);
-        for (std::size_t i = 0; i < D; ++i) {
-          dW(j, i) += dz(b, t, j) * H(b, t, i);
-          dH_via_e(b, t, i) += dz(b, t, j) * W(j, i);
-        }
-      }
+      for (std::size_t i = 0; i < D; ++i) du(b, t, i) = de(b, t) * u_w(i);
+  return du;
 }
+
+// In the forward pass this was u = tanh(z), so now dz = du ⊙ (1 − u²).
+Array<double> dz_by_hand(const Array<double>& du, const Array<double>& u) { return du * (1.0 - u * u); }
+
+// In the forward pass this was z[b,t,j] = Σ_i h[b,t,i] W[j,i] + b[j], so now
+//   dW[j,i] = Σ_{b,t} dz[b,t,j] h[b,t,i] ...
+Array<double> dW_by_hand(const Array<double>& dz, const Array<double>& H) {
+  Array<double> dW = xt::zeros<double>({D, D});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t j = 0; j < D; ++j)
+        for (std::size_t i = 0; i < D; ++i) dW(j, i) += dz(b, t, j) * H(b, t, i);
+  return dW;
+}
+
+// ... db[j] = Σ_{b,t} dz[b,t,j] ...
+Array<double> db_by_hand(const Array<double>& dz) {
+  Array<double> db = xt::zeros<double>({D});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t j = 0; j < D; ++j) db(j) += dz(b, t, j);
+  return db;
+}
+
+// ... and h[b,t,i] gets Σ_j dz[b,t,j] W[j,i]: its second path, "via e".
+Array<double> dH_via_e_by_hand(const Array<double>& dz, const Array<double>& W) {
+  Array<double> dH = xt::zeros<double>({B, T, D});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t j = 0; j < D; ++j)
+        for (std::size_t i = 0; i < D; ++i) dH(b, t, i) += dz(b, t, j) * W(j, i);
+  return dH;
+}
+#endif
 
 // "(x y z)": the D values at position [b,t] of a (B,T,D) array.
 std::string triple(const Array<double>& a, std::size_t b, std::size_t t) {
@@ -280,42 +313,53 @@ int main(int argc, char** argv) {
   tape.backward(f.loss);
   fmt::print("{}", tg::tape_listing(tape));
 
-  // Step 4: from the loss down to s. Shapes: dlogits (B,C), ds (B,D).
+  // Step 4: from the loss down to s. Shapes: dlogits (B,C), ds (B,D). Each link is graded
+  // against the tape's gradient right after it is derived.
   lesson.step("by hand: loss → dlogits → ds");
-  const Array<double> dlogits = dlogits_by_hand(f.logits.value(), m.labels);
-  const Array<double> ds = ds_by_hand(dlogits, m.V.value());
+  tg::Grader grade(lesson, 1e-14);
+  Array<double> tape_via_e = f.rows.grad();  // the tape's gradient of H through z: (B·T,D) → (B,T,D)
+  tape_via_e.reshape({B, T, D});
+  const Array<double> tape_via_s = m.H.grad() - tape_via_e;  // and the rest, through s
+  const Array<double> dlogits =
+      grade("dlogits", [&] { return dlogits_by_hand(f.logits.value(), m.labels); }, f.logits.grad());
+  const Array<double> ds = grade("ds", [&] { return ds_by_hand(dlogits, m.V.value()); }, f.s.grad());
   show("dlogits", "(softmax(logits) − one_hot(label)) / B", dlogits);
   show("ds", "dlogits · V", ds);
 
   // Step 5: through the weighted sum. h_t is used twice in the forward (in s and in z),
   // so it collects a gradient from each use; this is the first.
   lesson.step("by hand: s = Σ_t α_t h_t  →  dα, and h's path via s");
-  Array<double> dalpha, dH_via_s;
-  weighted_sum_backward(ds, m.H.value(), f.alpha.value(), dalpha, dH_via_s);
+  const Array<double> dalpha = grade("dα", [&] { return dalpha_by_hand(ds, m.H.value()); }, f.alpha.grad());
+  const Array<double> dH_via_s =
+      grade("dH via s", [&] { return dH_via_s_by_hand(ds, f.alpha.value()); }, tape_via_s);
   show("dα", "ds · h_t  (not 0 at padding: moving α there would move s)", dalpha);
   show("dH via s", "α_t ds", dH_via_s, &m.padding);
 
   // Step 6: through softmax and the mask. α_t = 0 at padding multiplies the gradient away.
   lesson.step("by hand: α = softmax(ẽ), ẽ = e with −∞ at padding  →  de");
-  Array<double> centre, de_masked, de;
-  softmax_mask_backward(dalpha, f.alpha.value(), m.padding, centre, de_masked, de);
-  show("Σ_k α_k dα_k", "what softmax subtracts from every dα_t", centre);
+  const Array<double> de_masked =
+      grade("dẽ", [&] { return de_masked_by_hand(dalpha, f.alpha.value()); }, f.e_masked.grad());
+  const Array<double> de = grade("de", [&] { return de_by_hand(de_masked, m.padding); }, f.e.grad());
+  show("Σ_k α_k dα_k", "what softmax subtracts from every dα_t", Array<double>(xt::sum(f.alpha.value() * dalpha, {1})));
   show("dẽ", "α_t (dα_t − Σ_k α_k dα_k)  (0 at padding already: α_t = 0 there)", de_masked);
   show("de", "dẽ where real, 0 where padded (masked_fill passes nothing back)", de);
 
   // Step 7: through the score e_t = u_t · u_w. u_w is shared by every position: its
   // gradient is a sum over b and t.
   lesson.step("by hand: e = u · u_w  →  du_w, du");
-  Array<double> du_w, du;
-  score_backward(de, f.u.value(), m.u_w.value(), du_w, du);
+  const Array<double> du_w = grade("du_w", [&] { return du_w_by_hand(de, f.u.value()); }, m.u_w.grad());
+  const Array<double> du = grade("du", [&] { return du_by_hand(de, m.u_w.value()); }, f.u.grad());
   show("du_w", "Σ_{b,t} de_t u_t", du_w);
   show("du", "de_t u_w", du, &m.padding);
 
   // Step 8: through tanh and the projection; h's second path.
   lesson.step("by hand: u = tanh(z), z = H Wᵀ + b  →  dz, dW, db, and h's path via e");
-  const Array<double> dz = du * (1.0 - f.u.value() * f.u.value());  // d tanh(z)/dz = 1 − u²
-  Array<double> dW, db, dH_via_e;
-  projection_backward(dz, m.H.value(), m.W.value(), dW, db, dH_via_e);
+  const Array<double> dz = grade("dz", [&] { return dz_by_hand(du, f.u.value()); }, f.z.grad());
+  const Array<double> dW = grade("dW", [&] { return dW_by_hand(dz, m.H.value()); }, m.W.grad());
+  const Array<double> db = grade("db", [&] { return db_by_hand(dz); }, m.b.grad());
+  const Array<double> dH_via_e =
+      grade("dH via e", [&] { return dH_via_e_by_hand(dz, m.W.value()); }, tape_via_e);
+  grade.finish();
   show("dz", "du ⊙ (1 − u²)", dz, &m.padding);
   show("dW", "Σ_{b,t} dz_tᵀ h_t", dW);
   show("db", "Σ_{b,t} dz_t", db);
@@ -330,8 +374,6 @@ int main(int argc, char** argv) {
     for (std::size_t t = 0; t < T; ++t)
       fmt::print("    h[{},{}]  via e,u,z {}  +  via s {}  =  {}{}\n", b, t, triple(dH_via_e, b, t),
                  triple(dH_via_s, b, t), triple(dH, b, t), real(b, t) ? "" : "   (padding)");
-  Array<double> tape_via_e = f.rows.grad();  // (B·T,D) → (B,T,D)
-  tape_via_e.reshape({B, T, D});
   lesson.check("dH via e equals the gradient of the tape's `H rows` node", tape_via_e, dH_via_e, 1e-14);
   lesson.check("dH equals the tape's H.grad(), the sum of both paths", m.H.grad(), dH, 1e-14);
 

@@ -88,15 +88,14 @@ class Grader {
         return mine;
       }
       ++wrong_;
-      print(name, std::isinf(diff) ? "✗ WRONG (shape or NaN)" : fmt::format("✗ WRONG (max diff {:.1e})", diff));
+      print(name, std::isinf(diff) ? "✗ WRONG (shape or NaN)" : fmt::format("✗ WRONG (max diff {:.1e})", diff), true);
     } catch (const NotYetWritten&) {
       ++not_yet_;
-      print(name, "· not yet written");
+      print(name, "· not yet written", true);
     } catch (const std::exception& e) {
       ++wrong_;
-      print(name, fmt::format("✗ WRONG (threw: {})", e.what()));
+      print(name, fmt::format("✗ WRONG (threw: {})", e.what()), true);
     }
-    fmt::print("    (the next links use the tape's {})\n", name);
     return reference;
   }
 
@@ -108,8 +107,9 @@ class Grader {
   }
 
  private:
-  void print(const std::string& name, const std::string& status) const {
-    fmt::print("  link {:<18} {}\n", name, status);
+  // One line per link; a link that failed says what the lesson carries on with.
+  void print(const std::string& name, const std::string& status, bool replaced = false) const {
+    fmt::print("  link {:<12} {}{}\n", name, status, replaced ? "; the next links use the tape's" : "");
   }
 
   template <class A>
