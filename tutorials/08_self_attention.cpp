@@ -277,7 +277,7 @@ std::string num(double v, int width = 10) { return fmt::format("{:>{}.6f}", v + 
 std::string row_label(const tg::Shape& shape, std::size_t r) {
   std::string label;
   for (std::size_t a = shape.size(); a-- > 1;) {
-    label = fmt::format("{}{}", r % shape[a - 1], label.empty() ? "" : "," + label);
+    label = fmt::format("{}{}{}", r % shape[a - 1], label.empty() ? "" : ",", label);
     r /= shape[a - 1];
   }
   return label.empty() ? "" : "[" + label + "]";
@@ -352,7 +352,10 @@ int main(int argc, char** argv) {
   show("b_in", "in_proj_bias (12), as rows b_Q, b_K, b_V", b_rows);
   show("W_O", "out_proj.weight", m.W_O.value());
   show("b_O", "out_proj.bias", m.b_O.value());
-  show("γ, β", "LayerNorm weight and bias", xt::stack(xt::xtuple(norm.weight.value(), norm.bias.value())));
+  Array<double> gamma_beta = xt::zeros<double>({std::size_t(2), d});
+  xt::view(gamma_beta, 0, xt::all()) = norm.weight.value();
+  xt::view(gamma_beta, 1, xt::all()) = norm.bias.value();
+  show("γ, β", "LayerNorm weight and bias", gamma_beta);
   show("G", "upstream gradient: loss = Σ Y ⊙ G (0 at the padded query)", G);
 
   // Step 2: the forward, as MultiheadAttention::forward computes it, with a layer norm on
