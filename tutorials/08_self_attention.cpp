@@ -290,7 +290,7 @@ void show(const std::string& name, const std::string& formula, const Array<doubl
   const std::size_t width = shape.empty() ? 1 : shape.back();
   for (std::size_t r = 0; r < a.size() / width; ++r) {
     std::string line = fmt::format("    {:<10}", row_label(shape, r));
-    for (std::size_t k = 0; k < width; ++k) line += " " + num(a.data()[r * width + k]);
+    for (std::size_t k = 0; k < width; ++k) line += fmt::format(" {}", num(a.data()[r * width + k]));
     fmt::print("{}\n", line);
   }
 }
