@@ -253,7 +253,8 @@ std::vector<tg::LabelledText> rows(const std::vector<tg::SyntheticTweet>& tweets
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 6: extending tapegrad — a GRU and a dot-product attention, from generic ops");
+  tg::Lesson lesson("Lesson 6: extending tapegrad — a GRU and a dot-product attention, from generic ops",
+                    "a new layer from generic ops, no backward written: gradient-checked, then trained in a model");
   if (auto code = lesson.parse(argc, argv)) return *code;
   std::mt19937_64 rng(6);
 
@@ -308,6 +309,21 @@ int main(int argc, char** argv) {
                            {"bias_ih_l0", cell.bias_ih.grad(), db_ih, tg::finite_diff(loss_of, cell.bias_ih)},
                            {"bias_hh_l0", cell.bias_hh.grad(), db_hh, tg::finite_diff(loss_of, cell.bias_hh)}},
                           1e-8);
+    // The table shows only the first values (the r block); the claim above is about n.
+    fmt::print("  the two bias gradients block by block (tape), r | z | n:\n");
+    for (const auto& [name, g] : {std::pair{"dbias_ih_l0", cell.bias_ih.grad()}, {"dbias_hh_l0", cell.bias_hh.grad()}}) {
+      std::string row;
+      for (std::size_t k = 0; k < 3 * H; ++k) row += fmt::format("{}{:+.5f}", k % H ? " " : (k ? " | " : ""), g(k));
+      fmt::print("  {:<12} {}\n", name, row);
+    }
+    const auto block = [](const Array<double>& g, std::size_t k, std::size_t H) {
+      return Array<double>(xt::view(g, xt::range(k * H, (k + 1) * H)));
+    };
+    lesson.check("dbias_ih = dbias_hh on the r and z blocks",
+                 block(cell.bias_ih.grad(), 0, H) + block(cell.bias_ih.grad(), 1, H),
+                 block(cell.bias_hh.grad(), 0, H) + block(cell.bias_hh.grad(), 1, H), 1e-15);
+    lesson.check("on the n block they differ by the factor r: dbias_hh_n = Σ_b dn_pre ⊙ r",
+                 block(cell.bias_hh.grad(), 2, H), Array<double>(xt::sum(dn_pre * r, {0})), 1e-12);
     lesson.write_dot(s1.h);
   }
 
