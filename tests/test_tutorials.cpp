@@ -156,8 +156,8 @@ std::vector<Quote> readme_quotes() {
       out.push_back({fmt::format("README.md:{} (the Lessons table)", i + 1), m[1], "", lines[i]});
     } else if (std::regex_search(lines[i], m, output_of)) {
       Quote q{fmt::format("README.md:{} (output of {})", i + 1, m[1].str()), m[1], m[2], ""};
-      REQUIRE_MESSAGE(i + 1 < lines.size() && lines[i + 1].rfind("```", 0) == 0,
-                      q.where << ": no fenced block right after the marker");
+      const bool fenced = i + 1 < lines.size() && lines[i + 1].rfind("```", 0) == 0;
+      REQUIRE_MESSAGE(fenced, q.where << ": no fenced block right after the marker");
       std::size_t j = i + 2;
       for (; j < lines.size() && lines[j].rfind("```", 0) != 0; ++j) q.text += lines[j] + "\n";
       out.push_back(q);
@@ -193,9 +193,11 @@ void check_quotes(const std::vector<Quote>& quotes) {
     const Run& r = outputs[key];
     CHECK_MESSAGE(r.status == 0, q.program << " exited " << r.status);
     const std::set<std::string> printed = numbers_in(r.out), exempt = not_printed(q.text);
-    for (const std::string& number : checked_numbers(q.text))
-      CHECK_MESSAGE((printed.count(number) || exempt.count(number)),
-                    q.where << " quotes " << number << ", which " << key << "does not print");
+    for (const std::string& number : checked_numbers(q.text)) {
+      const bool found = printed.count(number) || exempt.count(number);
+      CHECK_MESSAGE(found,
+                    q.where << " quotes " << number << ", which `" << key << "` does not print");
+    }
   }
 }
 

@@ -301,29 +301,30 @@ int main(int argc, char** argv) {
   const double n_uni = double(tallies[0].tweets);
   fmt::print("  LSTM →, mean over its {} tweets: largest α {:.3f} before training, {:.3f} after; 1/T {:.3f}\n\n",
              tallies[0].tweets, max_alpha_before / n_uni, max_alpha_after / n_uni, inverse_length / n_uni);
-  fmt::print("  {:<9} {:>6}   top word in the cue:  {:>6} {:>11} {:>14}   {:>10} {:>10}\n", "model", "tweets", "α",
-             "grad×input", "leave-one-out", "τ(α, loo)", "τ(g×i, loo)");
+  fmt::print("  share of the tweets whose top-scoring word lies in the cue, and each ranking's agreement\n"
+             "  with leave-one-out's (Kendall τ over a tweet's words, averaged: 1 same order, 0 unrelated):\n");
+  fmt::print("  {:<9} {:>6}  {:>6} {:>11} {:>14}  {:>10} {:>12}\n", "model", "tweets", "α", "grad×input",
+             "leave-one-out", "τ(α, loo)", "τ(g×i, loo)");
   const char* names[2] = {"LSTM →", "BiLSTM ↔"};
   for (int m = 0; m < 2; ++m) {
     const Tally& t = tallies[m];
     const double n = double(t.tweets);
-    fmt::print("  {:<9} {:>6}   {:>20}  {:>6.3f} {:>11.3f} {:>14.3f}   {:>10.3f} {:>10.3f}\n", names[m], t.tweets, "",
+    fmt::print("  {:<9} {:>6}  {:>6.3f} {:>11.3f} {:>14.3f}  {:>+10.3f} {:>+12.3f}\n", names[m], t.tweets,
                double(t.top_in_cue[0]) / n, double(t.top_in_cue[1]) / n, double(t.top_in_cue[2]) / n,
                t.tau_alpha_loo / n, t.tau_saliency_loo / n);
   }
   fmt::print("\n  where α's largest weight sits, for cues of two or more words:\n");
-  fmt::print("  {:<9} {:>6}   {:>10} {:>8} {:>9} {:>10} {:>9}\n", "model", "tweets", "first word", "inside",
+  fmt::print("  {:<9} {:>6}  {:>10} {:>7} {:>9} {:>10} {:>9}\n", "model", "tweets", "first word", "inside",
              "last word", "just after", "elsewhere");
   for (int m = 0; m < 2; ++m) {
     const Tally& t = tallies[m];
     const double n = double(t.multiword);
-    fmt::print("  {:<9} {:>6}   {:>10.3f} {:>8.3f} {:>9.3f} {:>10.3f} {:>9.3f}\n", names[m], t.multiword,
+    fmt::print("  {:<9} {:>6}  {:>10.3f} {:>7.3f} {:>9.3f} {:>10.3f} {:>9.3f}\n", names[m], t.multiword,
                double(t.alpha_at[0]) / n, double(t.alpha_at[1]) / n, double(t.alpha_at[2]) / n,
                double(t.alpha_at[3]) / n, double(t.alpha_at[4]) / n);
   }
   lesson.check("each model gets at least 80% of the held-out cue tweets right",
                std::min(tallies[0].tweets, tallies[1].tweets) >= 0.8 * double(cue_tweets), 1, 0);
-  fmt::print("  (τ is Kendall's rank correlation over a tweet's words, averaged: 1 same order, 0 none.)\n");
 
   // Step 8: what the literature says.
   lesson.step("what the literature says");
@@ -331,15 +332,25 @@ int main(int argc, char** argv) {
       "  Jain & Wallace (NAACL 2019), \"Attention is not Explanation\": in BiLSTM text classifiers,\n"
       "  α agrees only weakly with gradient and leave-one-out importance (Kendall τ), and very\n"
       "  different α (permuted, or searched for adversarially) often leave the prediction nearly\n"
-      "  unchanged - so α need not be *the* reason for an output.\n"
+      "  unchanged, so α need not be *the* reason for an output.\n"
       "  Wiegreffe & Pinter (EMNLP 2019), \"Attention is not not Explanation\": an adversarial α\n"
       "  found per example is not one a trained model would produce; on some tasks uniform α does\n"
       "  as well (attention is not needed there, so it cannot explain); where it is needed, α\n"
-      "  learned by one model helps another (an MLP without context) - α carries real information.\n"
-      "  Both agree: α shows where the pooling looked, a plausible account of the decision but not a\n"
-      "  faithful one by construction. In a one-directional LSTM, h_t has read only up to word t, so\n"
-      "  α tends to fall where the cue is complete; in a BiLSTM every h_t has read the whole tweet,\n"
-      "  and α on a word may stand for its neighbours. Check α against gradient × input and\n"
-      "  leave-one-out, as `sentiment predict --explain` does.\n");
+      "  learned by one model helps another (an MLP without context): α carries real information.\n"
+      "  Both agree: α shows where the pooling looked, a plausible account of the decision but not\n"
+      "  a faithful one by construction.\n\n");
+  // What this lesson measured, from the tallies above (so the text cannot go stale).
+  const auto share = [&](int m, int k) { return double(tallies[m].top_in_cue[k]) / double(tallies[m].tweets); };
+  fmt::print(
+      "  Here, on tweets whose deciding words are known: α's top word is in the cue for {:.0f}% (LSTM →)\n"
+      "  and {:.0f}% (BiLSTM ↔) of the tweets each model gets right, leave-one-out's for {:.0f}% and {:.0f}%.\n"
+      "  α's ranking agrees with leave-one-out's less than gradient × input's does (τ {:+.2f} / {:+.2f}\n"
+      "  against {:+.2f} / {:+.2f}). A state h_t summarises its neighbours (all of the tweet, in a\n"
+      "  BiLSTM), so a weight on one word can stand for a phrase: α on \"crew\" may mean \"amazing\n"
+      "  crew\". Read α as where the model looked; check it with gradient × input and leave-one-out,\n"
+      "  as `sentiment predict --explain` does.\n",
+      100 * share(0, 0), 100 * share(1, 0), 100 * share(0, 2), 100 * share(1, 2), tallies[0].tau_alpha_loo / n_uni,
+      tallies[1].tau_alpha_loo / double(tallies[1].tweets), tallies[0].tau_saliency_loo / n_uni,
+      tallies[1].tau_saliency_loo / double(tallies[1].tweets));
   return lesson.finish();
 }

@@ -61,7 +61,8 @@ Metrics write_report(const ReportArgs& args) {
   for (std::size_t i = 0; i < rows.size(); ++i) {
     truth.push_back(rows[i].label);
     predicted.push_back(predictions[i].label);
-    (rows[i].label == predictions[i].label ? correct : wrong).push_back({rows[i].text, rows[i].label, predictions[i]});
+    (rows[i].label == predictions[i].label ? correct : wrong)
+        .push_back({rows[i].text, rows[i].label, predictions[i], std::nullopt});
   }
   report.metrics = compute_metrics(truth, predicted, loaded.info.model.classes);
   report.correct = pick(std::move(correct), args.examples);
