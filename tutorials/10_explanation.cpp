@@ -100,6 +100,24 @@ Array<double> probabilities_from_x(tg::SentimentClassifier<double>& model, const
   return tg::softmax(model.classifier.forward(model.pooling->forward(states, mask).pooled), 1).value();
 }
 
+// A text's words, wrapped before 96 columns, indented.
+void print_wrapped(const std::string& text) {
+  std::string line = "      ";
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (line.size() > 6 && line.size() + 1 + word.size() > 96) {
+      fmt::print("{}\n", line);
+      line = "      ";
+    }
+    line += (line.size() > 6 ? " " : "") + word;
+    start = end + 1;
+  }
+  fmt::print("{}\n", line);
+}
+
 tg::Batch one(const std::vector<std::int64_t>& ids) {
   const std::size_t row = 0;
   return tg::make_batch({ids}, {0}, std::span<const std::size_t>(&row, 1));
@@ -147,9 +165,10 @@ int main(int argc, char** argv) {
         break;
       }
     }
-  for (const std::size_t i : shown)
-    fmt::print("  [{}] {:<8} cue \"{}\": {}\n", i, tg::kSentimentLabels[tweets[i].label],
-               fmt::join(tweets[i].cue_words, " "), tweets[i].text);
+  for (const std::size_t i : shown) {
+    fmt::print("  [{}] {}, cue \"{}\":\n", i, tg::kSentimentLabels[tweets[i].label], fmt::join(tweets[i].cue_words, " "));
+    print_wrapped(tweets[i].text);
+  }
   lesson.check("three short held-out tweets to read", double(shown.size()), 3, 0);
 
   // Step 2: two models that differ only in direction: D = H one way, D = 2H both ways.
