@@ -310,18 +310,22 @@ int main(int argc, char** argv) {
                            {"bias_hh_l0", cell.bias_hh.grad(), db_hh, tg::finite_diff(loss_of, cell.bias_hh)}},
                           1e-8);
     // The table shows only the first values (the r block); the claim above is about n.
-    fmt::print("  the two bias gradients block by block (tape), r | z | n:\n");
-    for (const auto& [name, g] : {std::pair{"dbias_ih_l0", cell.bias_ih.grad()}, {"dbias_hh_l0", cell.bias_hh.grad()}}) {
-      std::string row;
-      for (std::size_t k = 0; k < 3 * H; ++k) row += fmt::format("{}{:+.5f}", k % H ? " " : (k ? " | " : ""), g(k));
-      fmt::print("  {:<12} {}\n", name, row);
+    fmt::print("  the two bias gradients block by block (tape):\n  {:<6} {:<36}   {}\n", "block", "dbias_ih_l0",
+               "dbias_hh_l0");
+    for (std::size_t k = 0; k < 3; ++k) {
+      std::string ih, hh;
+      for (std::size_t j = k * H; j < (k + 1) * H; ++j) {
+        ih += fmt::format("{:+.5f} ", cell.bias_ih.grad()(j));
+        hh += fmt::format("{:+.5f} ", cell.bias_hh.grad()(j));
+      }
+      fmt::print("  {:<6} {:<36}   {}\n", "rzn"[k], ih, hh);
     }
     const auto blocks = [&](const Array<double>& g, std::size_t from, std::size_t to) {
       return Array<double>(xt::view(g, xt::range(from * H, to * H)));
     };
     lesson.check("dbias_ih = dbias_hh on the r and z blocks", blocks(cell.bias_ih.grad(), 0, 2),
                  blocks(cell.bias_hh.grad(), 0, 2), 1e-15);
-    lesson.check("on n they differ: dbias_hh_n = Σ_b dn_pre ⊙ r, dbias_ih_n = Σ_b dn_pre",
+    lesson.check("n block: dbias_hh_n − dbias_ih_n = Σ_b dn_pre ⊙ (r − 1)",
                  Array<double>(blocks(cell.bias_hh.grad(), 2, 3) - blocks(cell.bias_ih.grad(), 2, 3)),
                  Array<double>(xt::sum(dn_pre * r - dn_pre, {0})), 1e-12);
     lesson.write_dot(s1.h);

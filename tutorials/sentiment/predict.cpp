@@ -128,8 +128,10 @@ std::string format_explanation(const Explanation& e, const std::vector<std::stri
     out += fmt::format("  {:<20} {:>7} {:>+12.4f} {:>+14.4f}\n", word,
                        e.alpha ? fmt::format("{:.3f}", (*e.alpha)[t]) : "-", e.saliency[t], e.occlusion[t]);
   }
-  out += fmt::format("  ({}.\n   grad×input: Σ_e x·∂{}/∂x per word; leave-one-out: {} minus {} with the word\n"
-                     "   removed. > 0: the word supports the label, < 0: it argues against it.)\n",
+  out += fmt::format("  ({}.\n"
+                     "   grad×input: Σ_e x·∂{}/∂x per word, the first-order effect of zeroing its embedding;\n"
+                     "   leave-one-out: {} minus {} without the word. > 0: the word supports the label,\n"
+                     "   < 0: it argues against it.)\n",
                      e.alpha_note, score, score, score);
   return out;
 }
