@@ -79,6 +79,11 @@ struct Cli : tg::test::ScratchDir {
   }
 };
 
+// Terminal columns of a line of UTF-8 text: its code points.
+std::size_t columns(const std::string& line) {
+  return std::size_t(std::count_if(line.begin(), line.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
 bool binary_missing() {
   if (fs::exists(kBinary)) return false;
   MESSAGE("skipped: " << kBinary << " is not built (TG_BUILD_TUTORIALS=OFF?)");
@@ -231,6 +236,78 @@ TEST_CASE("cli: predict prints word(alpha) pairs and no escape codes when stdout
   CHECK(r.out.find('\x1b') == std::string::npos);
 }
 
+TEST_CASE("cli: predict --explain prints α, grad×input and leave-one-out for every word") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const Result r = cli.run("predict --checkpoint model --explain '@united lost my bag'");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  // The usual two lines, then a header, one line per token (united lost my bag), and the note.
+  CHECK(r.out.find("grad×input") != std::string::npos);
+  CHECK(r.out.find("leave-one-out") != std::string::npos);
+  for (const char* word : {"united", "lost", "my", "bag"})
+    CHECK_MESSAGE(std::regex_search(r.out, std::regex(fmt::format(R"(\n  {} +0\.\d{{3}} +[+-]\d\.\d{{4}} +[+-]\d\.\d{{4}}\n)",
+                                                                  word))),
+                  word << " has no line of three numbers in\n" << r.out);
+  CHECK(r.out.find("the weights the \"attention\" pooling learned") != std::string::npos);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) CHECK_MESSAGE(columns(line) <= 100, line);
+}
+
+TEST_CASE("cli: predict --explain --json: the explanation's fields, and leave-one-out is a rerun without the word") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("model");
+  const std::vector<std::string> words = {"united", "not", "bad", "at", "all", "thanks"};
+  const Result r = cli.run("predict --checkpoint model --explain --json '@united not bad at all thanks'");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const json j = json::parse(r.out);
+  REQUIRE(j.contains("explanation"));
+  const json& e = j["explanation"];
+  const std::string label = j["label"];
+  CHECK(e["score"] == "p(" + label + ")");
+  REQUIRE(e["alpha"].is_array());
+  CHECK(e["alpha"].size() == words.size());
+  CHECK(e["saliency"].size() == words.size());
+  REQUIRE(e["occlusion"].size() == words.size());
+  CHECK(e["alpha_note"].get<std::string>().find("attention") != std::string::npos);
+  for (std::size_t t = 0; t < words.size(); ++t)  // the same α as without --explain
+    CHECK(e["alpha"][t].get<double>() == doctest::Approx(j["alpha"][t].get<double>()).epsilon(1e-6));
+  const double p = j["probabilities"][label];
+  for (std::size_t t = 0; t < words.size(); ++t) {
+    std::vector<std::string> rest = words;
+    rest.erase(rest.begin() + long(t));
+    const Result without = cli.run(fmt::format("predict --checkpoint model --json '{}'", fmt::join(rest, " ")));
+    REQUIRE_MESSAGE(without.status == 0, without.err);
+    const double p_without = json::parse(without.out)["probabilities"][label];
+    CHECK_MESSAGE(std::abs(e["occlusion"][t].get<double>() - (p - p_without)) < 1e-5,
+                  "without \"" << words[t] << "\": " << e["occlusion"][t] << " vs " << p - p_without);
+  }
+  // Without --explain the object is what it was.
+  const Result plain = cli.run("predict --checkpoint model --json 'thanks'");
+  CHECK_FALSE(json::parse(plain.out).contains("explanation"));
+}
+
+TEST_CASE("cli: predict --explain on last and mean pooling explains without α, and says so") {
+  if (binary_missing()) return;
+  const Cli cli;
+  for (const std::string pooling : {"last", "mean"}) {
+    cli.train("model-" + pooling, "--pooling " + pooling);
+    const Result j = cli.run(fmt::format("predict --checkpoint model-{} --explain --json 'lost my bag'", pooling));
+    REQUIRE_MESSAGE(j.status == 0, j.err);
+    const json e = json::parse(j.out)["explanation"];
+    CHECK(e["alpha"].is_null());
+    CHECK(e["alpha_note"].get<std::string>().find("\"" + pooling + "\" pooling's weights are fixed") !=
+          std::string::npos);
+    CHECK(e["saliency"].size() == 3);
+    CHECK(e["occlusion"].size() == 3);
+    const Result text = cli.run(fmt::format("predict --checkpoint model-{} --explain 'lost my bag'", pooling));
+    REQUIRE_MESSAGE(text.status == 0, text.err);
+    CHECK(std::regex_search(text.out, std::regex(R"(\n  lost +- +[+-]\d\.\d{4} +[+-]\d\.\d{4}\n)")));
+    CHECK(text.out.find("are fixed, not learned") != std::string::npos);
+  }
+}
+
 TEST_CASE("cli: report writes one well-formed, self-contained HTML page with text escaped") {
   if (binary_missing()) return;
   const Cli cli;
@@ -248,6 +325,10 @@ TEST_CASE("cli: report writes one well-formed, self-contained HTML page with tex
   CHECK(html.find("<link") == std::string::npos);
   CHECK(html.find("<script") == std::string::npos);  // the tweet's <script> is text, escaped
   CHECK(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;lost&quot;") != std::string::npos);
+  // The first examples show α, gradient × input and leave-one-out word under word.
+  CHECK(html.find("<table class=\"explain\">") != std::string::npos);
+  CHECK(html.find("gradient &times; input of p(") != std::string::npos);
+  CHECK(html.find("leave-one-out change in p(") != std::string::npos);
 }
 
 TEST_CASE("cli: compare prints every pooling beside the article and saves the best of each with --out") {

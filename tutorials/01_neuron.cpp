@@ -49,7 +49,8 @@ Array<double> dx_by_hand(const Array<double>& dp, const Array<double>& w) { retu
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 1: the chain rule on one neuron, y = tanh(w·x + b)");
+  tg::Lesson lesson("Lesson 1: the chain rule on one neuron, y = tanh(w·x + b)",
+                    "the chain rule on y = tanh(w·x + b): the tape, backward, every gradient by hand");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: the forward pass, one op per named intermediate. Shapes: x, w (3); b, s, z, y ().

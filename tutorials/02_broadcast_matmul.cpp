@@ -123,7 +123,8 @@ TapeAndNumeric both_ways(tg::Lesson& lesson, const std::function<Tensor(const Te
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 2: tensors, broadcasting and the matmul backward");
+  tg::Lesson lesson("Lesson 2: tensors, broadcasting and the matmul backward",
+                    "why dA = dY·Bᵀ and dB = Aᵀ·dY, broadcasting undone by sums, a gradient check in the open");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: Y = A·B. A loss L = Σ Y ⊙ G has dL/dY = G exactly, so G plays the part of

@@ -103,7 +103,8 @@ Array<double> cross_entropy_backward(const Array<double>& probs, const tg::Ids& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 3: softmax and cross-entropy");
+  tg::Lesson lesson("Lesson 3: softmax and cross-entropy",
+                    "the softmax Jacobian, the stable softmax, cross-entropy's softmax − one-hot, masks");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: y_i = e^{x_i} / Σ_j e^{x_j}: positive, summing to 1, the order of x kept.

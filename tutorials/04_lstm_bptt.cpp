@@ -194,7 +194,8 @@ std::vector<double> rnn_input_gradients(const Tensor& W, const Tensor& U, const 
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 4: an LSTM cell unrolled over time, and backprop through time");
+  tg::Lesson lesson("Lesson 4: an LSTM cell unrolled over time, and backprop through time",
+                    "an LSTM cell unrolled by hand, backprop through time, vanishing gradients: RNN vs LSTM");
   if (auto code = lesson.parse(argc, argv)) return *code;
   std::mt19937_64 rng(4);
 

@@ -273,7 +273,8 @@ void check_padded(tg::Lesson& lesson, std::size_t b, std::size_t t, const Forwar
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 5: attention pooling, backward by hand");
+  tg::Lesson lesson("Lesson 5: attention pooling, backward by hand",
+                    "attention pooling's backward derived by hand, link by link; padding gets exactly 0");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: two sequences of states, lengths 4 and 2, padded to T = 4; the layer with readable weights.

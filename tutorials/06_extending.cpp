@@ -253,7 +253,8 @@ std::vector<tg::LabelledText> rows(const std::vector<tg::SyntheticTweet>& tweets
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 6: extending tapegrad — a GRU and a dot-product attention, from generic ops");
+  tg::Lesson lesson("Lesson 6: extending tapegrad — a GRU and a dot-product attention, from generic ops",
+                    "a new layer from generic ops, no backward written: gradient-checked, then trained in a model");
   if (auto code = lesson.parse(argc, argv)) return *code;
   std::mt19937_64 rng(6);
 
@@ -308,6 +309,25 @@ int main(int argc, char** argv) {
                            {"bias_ih_l0", cell.bias_ih.grad(), db_ih, tg::finite_diff(loss_of, cell.bias_ih)},
                            {"bias_hh_l0", cell.bias_hh.grad(), db_hh, tg::finite_diff(loss_of, cell.bias_hh)}},
                           1e-8);
+    // The table shows only the first values (the r block); the claim above is about n.
+    fmt::print("  the two bias gradients block by block (tape):\n  {:<6} {:<36}   {}\n", "block", "dbias_ih_l0",
+               "dbias_hh_l0");
+    for (std::size_t k = 0; k < 3; ++k) {
+      std::string ih, hh;
+      for (std::size_t j = k * H; j < (k + 1) * H; ++j) {
+        ih += fmt::format("{:+.5f} ", cell.bias_ih.grad()(j));
+        hh += fmt::format("{:+.5f} ", cell.bias_hh.grad()(j));
+      }
+      fmt::print("  {:<6} {:<36}   {}\n", "rzn"[k], ih, hh);
+    }
+    const auto blocks = [&](const Array<double>& g, std::size_t from, std::size_t to) {
+      return Array<double>(xt::view(g, xt::range(from * H, to * H)));
+    };
+    lesson.check("dbias_ih = dbias_hh on the r and z blocks", blocks(cell.bias_ih.grad(), 0, 2),
+                 blocks(cell.bias_hh.grad(), 0, 2), 1e-15);
+    lesson.check("n block: dbias_hh_n − dbias_ih_n = Σ_b dn_pre ⊙ (r − 1)",
+                 Array<double>(blocks(cell.bias_hh.grad(), 2, 3) - blocks(cell.bias_ih.grad(), 2, 3)),
+                 Array<double>(xt::sum(dn_pre * r - dn_pre, {0})), 1e-12);
     lesson.write_dot(s1.h);
   }
 

@@ -74,7 +74,8 @@ double l2(const Array<double>& a) { return std::sqrt(double(xt::sum(a * a)())); 
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 7: the sentiment flagship, piece by piece");
+  tg::Lesson lesson("Lesson 7: the sentiment flagship, piece by piece",
+                    "four tweets through the classifier layer by layer: tokens, batch, LSTM, attention, loss, Adam");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: the data. models/data/synthetic_tweets.hpp generates airline tweets with known labels.
@@ -169,8 +170,8 @@ int main(int argc, char** argv) {
     print_wrapped(words);
   }
   fmt::print("  (untrained, α is close to uniform: 1/length. Training on these four tweets alone would not\n"
-             "   move it onto the cue words: it drifts onto each tweet's last tokens. Where a model trained\n"
-             "   on thousands of tweets puts α is for `sentiment predict` to show, not for this lesson.)\n"
+             "   move it onto the cue words: it drifts onto each tweet's last tokens. Where a trained model\n"
+             "   puts α, and whether that explains its answer, is lesson 10's experiment.)\n"
              "  s {}\n", tg::summarize(pooled.pooled.value()));
   lesson.check("α sums to 1 over each tweet's real tokens", Array<double>(xt::sum(alpha, {1})),
                Array<double>(xt::ones<double>({B})), 1e-12);
@@ -238,19 +239,24 @@ int main(int argc, char** argv) {
   // Step 12: the full experiment lives in the `sentiment` program (tutorials/sentiment/).
   lesson.step("the full experiment: the `sentiment` program");
   fmt::print(
-      "  sentiment            the demo: writes sentiment-demo/ (the built-in tweets as train/valid/test.csv),\n"
-      "                       compares last-state, mean and attention pooling over 3 seeds, saves the best\n"
-      "                       attention model to sentiment-demo/model/, writes report.html, predicts a few tweets\n"
-      "  sentiment train      --train sentiment-demo/train.csv --valid sentiment-demo/valid.csv --out my-model\n"
-      "                       one model (--pooling last|mean|attention); keeps its best validation epoch\n"
-      "  sentiment compare    --split Tweets.csv --seeds 3\n"
-      "                       every pooling with the same seeds: the article's experiment on the real data\n"
-      "  sentiment evaluate   --checkpoint sentiment-demo/model --data sentiment-demo/test.csv\n"
+      "  sentiment            the demo: writes sentiment-demo/ (the built-in tweets as train/valid/\n"
+      "                       test.csv), compares last-state, mean and attention pooling over 3 seeds,\n"
+      "                       saves the best attention model to sentiment-demo/model/, writes\n"
+      "                       report.html, predicts a few tweets\n"
+      "  sentiment train      --train sentiment-demo/train.csv --valid sentiment-demo/valid.csv\n"
+      "                       --out my-model: one model (--pooling last|mean|attention); keeps its best\n"
+      "                       validation epoch\n"
+      "  sentiment compare    --split Tweets.csv --seeds 3: every pooling with the same seeds, the\n"
+      "                       article's experiment on the real data\n"
+      "  sentiment evaluate   --checkpoint sentiment-demo/model --data sentiment-demo/test.csv:\n"
       "                       accuracy, macro-F1, per-class scores and the confusion matrix\n"
-      "  sentiment predict    --checkpoint sentiment-demo/model \"@united not bad at all, thanks\"\n"
-      "                       the label, its probabilities and α per word\n"
-      "  sentiment report     --checkpoint sentiment-demo/model --data sentiment-demo/test.csv --out report.html\n"
-      "                       one self-contained HTML page: settings, curves, metrics, tweets shaded by α\n"
-      "  (Tweets.csv is Kaggle's Twitter US Airline Sentiment file; sentiment COMMAND --help lists every option.)\n");
+      "  sentiment predict    --checkpoint sentiment-demo/model \"@united not bad at all, thanks\":\n"
+      "                       the label, its probabilities and α per word (--explain: beside gradient ×\n"
+      "                       input and leave-one-out, lesson 10)\n"
+      "  sentiment report     --checkpoint sentiment-demo/model --data sentiment-demo/test.csv\n"
+      "                       --out report.html: one self-contained HTML page: settings, curves,\n"
+      "                       metrics, tweets shaded by α\n"
+      "  (Tweets.csv is Kaggle's Twitter US Airline Sentiment file; sentiment COMMAND --help lists\n"
+      "   every option.)\n");
   return lesson.finish();
 }

@@ -2,6 +2,8 @@
 // step headings, checks that print ✓/✗ and set the exit code (so CTest fails a wrong
 // lesson), the `tensor | tape | by hand | finite diff | max diff` table, and central
 // differences to fill its last column. Header-only: tutorials/NN_*.cpp include it.
+// A command-line mistake exits 2, as in `sentiment`; --help prints the lesson's one-line
+// summary of what it teaches.
 #pragma once
 #include <unistd.h>
 #include <spawn.h>
@@ -52,10 +54,17 @@ inline Array<double> finite_diff(const std::function<double()>& loss, Tensor<dou
   return grad;
 }
 
+// Exit status for a command line that makes no sense (an unknown option, a missing value):
+// 2, as `sentiment` and most Unix tools, not CLI11's own codes (109, 114, …).
+inline constexpr int kLessonUsageExit = 2;
+
 class Lesson {
  public:
-  explicit Lesson(std::string title) : title_(std::move(title)), app_(title_) {
-    app_.add_flag("--step", step_mode_, "pause after each step (only when stdin is a terminal)");
+  // `summary`: what the lesson teaches, one line, for --help ("the chain rule on one neuron: …").
+  explicit Lesson(std::string title, std::string summary = "")
+      : title_(std::move(title)), app_(summary.empty() ? title_ : title_ + "\n  " + summary) {
+    app_.add_flag("--step", step_mode_, "pause after each step (only when stdin is a terminal; otherwise the "
+                                        "lesson runs straight through)");
     app_.add_flag("--trace", trace_, "print each node as backward runs");
     app_.add_option("--dot", dot_file_, "write the computation graph as Graphviz DOT (and an SVG if `dot` is installed)")
         ->type_name("FILE");
@@ -64,14 +73,17 @@ class Lesson {
   // Lessons may add their own options to app() before parse().
   CLI::App& app() { return app_; }
 
-  // Returns an exit code when the lesson should stop (--help, a bad option).
+  // Returns an exit code when the lesson should stop: 0 after --help, kLessonUsageExit
+  // (with CLI11's one-line message) for a mistake.
   std::optional<int> parse(int argc, char** argv) {
     try {
       app_.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-      return app_.exit(e);
+      return app_.exit(e) == 0 ? 0 : kLessonUsageExit;
     }
-    fmt::print("{}\n{}\n", title_, std::string(title_.size(), '='));
+    fmt::print("{}\n{}\n", title_, std::string(display_width(title_), '='));
+    if (step_mode_ && !isatty(STDIN_FILENO))
+      fmt::print("(--step: standard input is not a terminal, so the lesson runs straight through)\n");
     return std::nullopt;
   }
 
@@ -104,20 +116,38 @@ class Lesson {
     return report(name, max_abs_diff(got, want), tol, "");
   }
 
-  // Prints `tensor | tape | by hand | finite diff | max diff`; max diff compares the
-  // tape with both other columns, and each row is a check.
+  // Prints the table `tensor | tape | by hand | finite diff | max diff`, one tensor to
+  // three lines so that it fits 100 columns: its tape values, then by hand and finite
+  // diff under them, each with its max |diff| from the tape. Each row is a check.
   void gradient_table(const std::vector<GradientRow>& rows, double tol) {
-    std::vector<std::vector<std::string>> cells{{"tensor", "tape", "by hand", "finite diff", "max diff"}};
+    std::size_t name_width = 6;
+    for (const auto& r : rows) name_width = std::max(name_width, display_width(r.tensor));
+    // The values column gets what is left of kColumns; each value takes up to 10 characters.
+    const std::size_t values_width = kColumns > name_width + 30 ? kColumns - name_width - 30 : 20;
+    const std::size_t shown = std::max<std::size_t>(2, values_width / 10);
+    const auto line = [&](const std::string& name, const std::string& way, const std::string& vals,
+                          const std::string& diff) {
+      std::string out = "  " + name + std::string(name_width - display_width(name), ' ') + "  " + way +
+                        std::string(11 - display_width(way), ' ') + "  " + vals;
+      if (!diff.empty()) out += std::string(values_width > display_width(vals) ? values_width - display_width(vals) : 0, ' ') + "  " + diff;
+      fmt::print("{}\n", out);
+    };
+    line("tensor", "way", "values", "max diff");
+    fmt::print("  {}\n", std::string(std::min<std::size_t>(kColumns - 2, name_width + values_width + 25), '-'));
     std::vector<double> diffs;
     for (const auto& r : rows) {
-      diffs.push_back(std::max(max_abs_diff(r.tape, r.by_hand), max_abs_diff(r.tape, r.finite_diff)));
-      cells.push_back({r.tensor, values(r.tape), values(r.by_hand), values(r.finite_diff),
-                       fmt::format("{:.2e}", diffs.back())});
+      const double by_hand = max_abs_diff(r.tape, r.by_hand), numeric = max_abs_diff(r.tape, r.finite_diff);
+      diffs.push_back(std::max(by_hand, numeric));
+      line(r.tensor, "tape", values(r.tape, shown), "");
+      line("", "by hand", values(r.by_hand, shown), fmt::format("{:.2e}", by_hand));
+      line("", "finite diff", values(r.finite_diff, shown), fmt::format("{:.2e}", numeric));
     }
-    print_table(cells);
     for (std::size_t i = 0; i < rows.size(); ++i)
       report(fmt::format("d{} agrees three ways", rows[i].tensor), diffs[i], tol, "");
   }
+
+  // Output lines stay within this many columns (a test checks every lesson's).
+  static constexpr std::size_t kColumns = 100;
 
   // --dot FILE: the graph behind root, plus FILE.svg when Graphviz's `dot` is on PATH.
   // A file that cannot be written counts as a failed check.
@@ -166,30 +196,12 @@ class Lesson {
     return std::isnan(d) ? INFINITY : d;
   }
 
-  // "[0.1234 -0.5 …]": the first few values, enough to eyeball a row.
+  // "[0.1234 -0.5 … (12)]": the first few values, enough to eyeball a row, and how many there are.
   static std::string values(const Array<double>& a, std::size_t shown = 4) {
     std::string out = "[";
     for (std::size_t i = 0; i < std::min(a.size(), shown); ++i)
       out += fmt::format("{}{:.6f}", i ? " " : "", a.data()[i]);
-    return out + (a.size() > shown ? " …]" : "]");
-  }
-
-  static void print_table(const std::vector<std::vector<std::string>>& cells) {
-    std::vector<std::size_t> width(cells[0].size(), 0);
-    for (const auto& row : cells)
-      for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], display_width(row[c]));
-    for (std::size_t r = 0; r < cells.size(); ++r) {
-      std::string line = " ";
-      for (std::size_t c = 0; c < cells[r].size(); ++c)
-        line += fmt::format("{}{}{}", c ? " | " : " ", cells[r][c],
-                            std::string(width[c] - display_width(cells[r][c]), ' '));
-      fmt::print("{}\n", line);
-      if (r == 0) {
-        std::string rule = " ";
-        for (std::size_t c = 0; c < width.size(); ++c) rule += (c ? "-|-" : " ") + std::string(width[c], '-');
-        fmt::print("{}\n", rule);
-      }
-    }
+    return out + (a.size() > shown ? fmt::format(" … ({})]", a.size()) : "]");
   }
 
   // Code points, not bytes, so that "…" pads like one character.

@@ -60,11 +60,19 @@ Metrics write_report(const ReportArgs& args) {
   for (std::size_t i = 0; i < rows.size(); ++i) {
     truth.push_back(rows[i].label);
     predicted.push_back(predictions[i].label);
-    (rows[i].label == predictions[i].label ? correct : wrong).push_back({rows[i].text, rows[i].label, predictions[i]});
+    (rows[i].label == predictions[i].label ? correct : wrong)
+        .push_back({rows[i].text, rows[i].label, predictions[i], std::nullopt});
   }
   report.metrics = compute_metrics(truth, predicted, loaded.info.model.classes);
   report.correct = pick(std::move(correct), args.examples);
   report.wrong = pick(std::move(wrong), args.examples);
+  // The first few of each kind also get gradient × input and leave-one-out beside α
+  // (models/explain.hpp): a backward and T forwards each, so not every example.
+  constexpr std::size_t kExplained = 3;
+  for (auto* examples : {&report.correct, &report.wrong})
+    for (std::size_t i = 0; i < examples->size() && i < kExplained; ++i)
+      (*examples)[i].explanation =
+          explain_text(*loaded.model, loaded.vocab, (*examples)[i].text, loaded.info.max_tokens);
   write_file_atomically(args.out, seal_text(render_report_html(report), kSealOpen, kSealClose));
   return report.metrics;
 }

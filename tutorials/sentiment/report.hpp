@@ -2,6 +2,7 @@
 // settings and history, its metrics on a data file, chosen tweets with their attention)
 // and the renderers that turn it into one self-contained page (no network resources).
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct ReportExample {
   std::string text;
   int truth = 0;
   Prediction prediction;
+  std::optional<Explanation> explanation;  // α, gradient × input, leave-one-out (a few examples)
 };
 
 struct ReportData {

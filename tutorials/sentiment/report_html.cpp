@@ -2,6 +2,7 @@
 // as inline SVG, so it opens offline and can be mailed around. Every piece of text from
 // the data or the checkpoint goes through html_escape.
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,9 @@ th { background: #f3f3f3; } td.name, th.name { text-align: left; }
 .tokens span { padding: 0.1em 0.2em; margin: 0 0.05em; border-radius: 3px; }
 .tokens span.unk { text-decoration: underline dotted; }
 .raw { color: #777; font-size: 0.85em; }
+table.explain { font-size: 0.95em; } table.explain td { border: none; padding: 0.15em 0.2em; text-align: left; }
+table.explain th { background: none; border: none; text-align: left; font-weight: normal; color: #555;
+                   white-space: nowrap; padding-right: 0.8em; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 )";
 
@@ -94,6 +98,39 @@ std::string training_charts(const TrainingHistory& h) {
          svg_line_chart("Accuracy", {train_acc, valid_acc, valid_f1}, h.best_epoch) + "</div>\n";
 }
 
+// One row of words shaded by a signed score: green where the word supports the predicted
+// label, purple where it argues against it, opacity |v| / max |v| over the tweet.
+std::string signed_row(std::string_view name, const Explanation& e, const std::vector<double>& values) {
+  double largest = 0;
+  for (const double v : values) largest = std::max(largest, std::abs(v));
+  std::string out = fmt::format("<tr><th>{}</th>", name);
+  for (std::size_t t = 0; t < e.tokens.size() && t < values.size(); ++t)
+    out += fmt::format("<td style=\"background: rgba({}, {:.3f})\" title=\"{:+.4f}\">{}</td>",
+                       values[t] >= 0 ? "44, 160, 44" : "148, 103, 189",
+                       largest > 0 ? std::abs(values[t]) / largest : 0.0, values[t], html_escape(e.tokens[t]));
+  return out + "</tr>\n";
+}
+
+// α, gradient × input and leave-one-out, one row each, word under word.
+std::string explanation_html(const Explanation& e, const std::vector<std::string>& labels) {
+  std::string out = "<table class=\"explain\">\n";
+  if (e.alpha) {
+    const double max_alpha = *std::max_element(e.alpha->begin(), e.alpha->end());
+    out += "<tr><th>&alpha; (attention)</th>";
+    for (std::size_t t = 0; t < e.tokens.size() && t < e.alpha->size(); ++t)
+      out += fmt::format("<td style=\"background: rgba(245, 130, 30, {:.3f})\" title=\"&alpha; = {:.4f}\">{}</td>",
+                         max_alpha > 0 ? (*e.alpha)[t] / max_alpha : 0.0, (*e.alpha)[t], html_escape(e.tokens[t]));
+    out += "</tr>\n";
+  } else {
+    out += fmt::format("<tr><th>&alpha;</th><td colspan=\"{}\">{}</td></tr>\n", e.tokens.size(),
+                       html_escape(e.alpha_note));
+  }
+  const std::string score = html_escape(fmt::format("p({})", labels.at(std::size_t(e.label))));
+  out += signed_row(fmt::format("gradient &times; input of {}", score), e, e.saliency);
+  out += signed_row(fmt::format("leave-one-out change in {}", score), e, e.occlusion);
+  return out + "</table>\n";
+}
+
 // Each word's background: the same orange at opacity α / max α, as in the article's Fig. 4.
 std::string example_html(const ReportExample& e, const std::vector<std::string>& labels) {
   const Prediction& p = e.prediction;
@@ -111,7 +148,9 @@ std::string example_html(const ReportExample& e, const std::vector<std::string>&
     out += fmt::format("<span{} style=\"background: rgba(245, 130, 30, {:.3f})\" title=\"&alpha; = {:.4f}{}\">{}</span> ",
                        p.known[t] ? "" : " class=\"unk\"", max_alpha > 0 ? p.alpha[t] / max_alpha : 0.0, p.alpha[t],
                        p.known[t] ? "" : " (not in the vocabulary: read as &lt;unk&gt;)", html_escape(p.tokens[t]));
-  return out + "</div>\n<div class=\"raw\">" + html_escape(e.text) + "</div></div>\n";
+  out += "</div>\n";
+  if (e.explanation) out += explanation_html(*e.explanation, labels);
+  return out + "<div class=\"raw\">" + html_escape(e.text) + "</div></div>\n";
 }
 
 std::string examples_html(const ReportData& r) {
@@ -119,7 +158,13 @@ std::string examples_html(const ReportData& r) {
       "<p>Each word's background is shaded by its attention weight &alpha; relative to the tweet's largest "
       "(hover for the value). Words are shown as the tokenizer read them; dotted ones were not in the "
       "vocabulary. With last-state pooling all weight sits on the last word; with mean pooling it is spread "
-      "evenly.</p>\n";
+      "evenly.</p>\n<p>Is attention an explanation? For the first three tweets of each kind, two other "
+      "answers to &ldquo;which words decided this?&rdquo; sit under &alpha;, word under word: gradient "
+      "&times; input (the first-order change in the predicted class's probability if the word's embedding "
+      "were zeroed) and leave-one-out (the actual change when the word is removed and the model re-run). "
+      "Green: the word supports the predicted label; purple: it argues against it. Where they disagree "
+      "with &alpha;, &alpha; marked where the model looked, not what decided (lesson 10, "
+      "<code>tutorials/10_explanation.cpp</code>).</p>\n";
   out += fmt::format("<h3>Classified correctly ({} most confident, taking turns over the classes)</h3>\n",
                      r.correct.size());
   for (const ReportExample& e : r.correct) out += example_html(e, r.info.labels);

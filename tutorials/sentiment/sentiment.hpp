@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/error.hpp"
+#include "models/explain.hpp"
 #include "models/classifier/registry.hpp"
 #include "models/checkpoint/sentiment_checkpoint.hpp"
 #include "models/training/trainer.hpp"
@@ -174,6 +175,8 @@ void print_comparison(const Comparison& comparison);
 
 // predict.cpp: the class probabilities and the words shaded by attention (or word(α)).
 std::string format_prediction(const Prediction& p, const std::vector<std::string>& labels, bool colour);
+// --explain: per word α (or "-"), gradient × input and leave-one-out, one line each.
+std::string format_explanation(const Explanation& e, const std::vector<std::string>& labels);
 
 // report.cpp: evaluates a checkpoint on a labelled CSV and writes the HTML report.
 // check_report_destination refuses, before any work, an `out` that is not absent or a
