@@ -211,8 +211,8 @@ int main(int argc, char** argv) {
                vec(xt::view(bias, xt::range(k * H, (k + 1) * H))));
   std::vector<Tensor> xs = make_inputs(T, rng);
   const Tensor r(tg::uniform_init<double>({1, H}, 1.0, rng), false, "r");
-  fmt::print("  inputs x_1 … x_{} (1,E) uniform in [−1,1); the loss reads h_{} only: L = Σ r ⊙ h_{}, r = {}\n", T, T,
-             T, vec(r.value()));
+  fmt::print("  inputs x_1 … x_{} (1,E) uniform in [−1,1)\n  the loss reads h_{} only: L = Σ r ⊙ h_{}, r = {}\n", T,
+             T, T, vec(r.value()));
 
   // Step 2: the cell written out with generic ops, step by step, on the tape.
   lesson.step(fmt::format("the unrolled forward: T = {} steps of the same cell", T));
@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
   for (std::size_t t = 1; t <= T; ++t) {
     const Cell& s = cells[t - 1];
     fmt::print("  t={}  x {}\n", t, vec(xs[t - 1].value()));
-    fmt::print("       i {}  f {}  ĝ {}  o {}\n", vec(s.i.value()), vec(s.f.value()), vec(s.g.value()),
+    fmt::print("       i {}  f {}\n       ĝ {}  o {}\n", vec(s.i.value()), vec(s.f.value()), vec(s.g.value()),
                vec(s.o.value()));
     fmt::print("       c {}  h {}\n", vec(s.c.value()), vec(s.h.value()));
   }
@@ -385,7 +385,7 @@ int main(int argc, char** argv) {
              "  forget gate; and it fades slower still, since the path through h feeds the cell at\n"
              "  every step (with bias +2: ‖dL/dc_1‖ = {:.2f} while mean Π f = {:.2f}).\n",
              T_LONG - 1, lr.dc.front(), lr.forget_mean.front());
-  lesson.check("of its gradient, the RNN passes to x_1 under 1% of the share the LSTM passes",
+  lesson.check("the RNN passes x_1 under 1% of the gradient share the LSTM passes",
                (rnn.front() / rnn.back()) / (lp.dx.front() / lp.dx.back()), 0, 0.01);
   lesson.check("forget bias +2 brings x_1 over 100× the gradient of the default init",
                lp.dx.front() / lr.dx.front(), 0, 0.01);

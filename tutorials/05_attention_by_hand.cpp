@@ -257,10 +257,10 @@ void check_padded(tg::Lesson& lesson, std::size_t b, std::size_t t, const Forwar
                   const Array<double>& de_masked, const Array<double>& de, const Array<double>& dH,
                   const Array<double>& tape_dH) {
   const double alpha = f.alpha.value()(b, t), tape_de_masked = f.e_masked.grad()(b, t), tape_de = f.e.grad()(b, t);
-  fmt::print("    [{},{}]  α = {}   dα = {}   dẽ = {} by hand, {} on the tape   de = {} by hand, {} on the tape\n",
-             b, t, num(alpha, 1), num(dalpha(b, t), 1), num(de_masked(b, t), 1), num(tape_de_masked, 1),
-             num(de(b, t), 1), num(tape_de, 1));
-  fmt::print("           dH by hand {}   dH on the tape {}\n", triple(dH, b, t), triple(tape_dH, b, t));
+  fmt::print("    [{},{}]  α = {}   dα = {}\n", b, t, num(alpha, 1), num(dalpha(b, t), 1));
+  fmt::print("           dẽ = {} by hand, {} on the tape   de = {} by hand, {} on the tape\n",
+             num(de_masked(b, t), 1), num(tape_de_masked, 1), num(de(b, t), 1), num(tape_de, 1));
+  fmt::print("           dH by hand {}  on the tape {}\n", triple(dH, b, t), triple(tape_dH, b, t));
   double de_worst = 0, dH_worst = 0;  // the largest |value|: 0 only when every one is exactly 0
   for (double v : {de_masked(b, t), tape_de_masked, de(b, t), tape_de}) de_worst = std::max(de_worst, std::abs(v));
   for (std::size_t i = 0; i < D; ++i)
@@ -371,10 +371,15 @@ int main(int argc, char** argv) {
   // accumulate, never assign.
   lesson.step("the two paths into each h_t");
   const Array<double> dH = dH_via_e + dH_via_s;
+  // Four decimals here, so that a row fits 100 columns.
+  const auto short_triple = [](const Array<double>& a, std::size_t b, std::size_t t) {
+    return fmt::format("({:>7.4f} {:>7.4f} {:>7.4f})", a(b, t, 0) + 0.0, a(b, t, 1) + 0.0, a(b, t, 2) + 0.0);
+  };
+  fmt::print("            via e,u,z                   via s                       sum\n");
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
-      fmt::print("    h[{},{}]  via e,u,z {}  +  via s {}  =  {}{}\n", b, t, triple(dH_via_e, b, t),
-                 triple(dH_via_s, b, t), triple(dH, b, t), real(b, t) ? "" : "   (padding)");
+      fmt::print("    h[{},{}] {} + {} = {}{}\n", b, t, short_triple(dH_via_e, b, t),
+                 short_triple(dH_via_s, b, t), short_triple(dH, b, t), real(b, t) ? "" : " pad");
   lesson.check("dH via e equals the gradient of the tape's `H rows` node", tape_via_e, dH_via_e, 1e-14);
   lesson.check("dH equals the tape's H.grad(), the sum of both paths", m.H.grad(), dH, 1e-14);
 
