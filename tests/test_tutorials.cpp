@@ -220,8 +220,14 @@ TEST_CASE("tutorials: every number tutorials/README.md quotes is in its lesson's
 }
 
 TEST_CASE("tutorials: every number README.md's Lessons table and demo output quote is printed") {
-  const std::vector<Quote> quotes = readme_quotes();
+  std::vector<Quote> quotes = readme_quotes();
   CHECK(std::count_if(quotes.begin(), quotes.end(), [](const Quote& q) { return q.program == "sentiment"; }) >= 1);
+#if defined(__SANITIZE_ADDRESS__)
+  // The demo trains nine models: over ten minutes under AddressSanitizer. Its numbers are
+  // checked by the unsanitized build; here the lessons' rows are.
+  std::erase_if(quotes, [](const Quote& q) { return q.program == "sentiment"; });
+  MESSAGE("the demo's output is not checked under AddressSanitizer (too slow)");
+#endif
   check_quotes(quotes);
 }
 
