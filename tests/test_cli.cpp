@@ -165,6 +165,29 @@ TEST_CASE("cli: train saves a checkpoint with weights, vocabulary and config, te
   CHECK(r.out.find("valid acc") != std::string::npos);  // the per-epoch table
 }
 
+TEST_CASE("cli: train --ensemble 2 saves one ensemble that evaluate, predict and report read") {
+  if (binary_missing()) return;
+  const Cli cli;
+  cli.train("ens", "--ensemble 2");
+  for (const char* file : {"ensemble.json", "member-1/weights.npz", "member-2/config.json"})
+    CHECK(fs::exists(cli.dir / "ens" / file));
+  CHECK(json::parse(tg::read_file(cli.dir / "ens/member-2/config.json"))["model"]["seed"] == 2);
+  const Result evaluated = cli.run("evaluate --checkpoint ens --data test.csv --json");
+  REQUIRE_MESSAGE(evaluated.status == 0, evaluated.err);
+  CHECK(json::parse(evaluated.out)["members"] == 2);
+  CHECK(json::parse(evaluated.out)["count"] == 60);
+  const Result predicted = cli.run("predict --checkpoint ens --json \"great crew\"");
+  REQUIRE_MESSAGE(predicted.status == 0, predicted.err);
+  CHECK(json::parse(predicted.out)["alpha"].size() == 2);
+  const Result report = cli.run("report --checkpoint ens --data test.csv --out r.html");
+  REQUIRE_MESSAGE(report.status == 0, report.err);
+  CHECK(tg::read_file(cli.dir / "r.html").find("an ensemble of 2") != std::string::npos);
+  fs::remove_all(cli.dir / "ens" / "member-2");
+  const Result broken = cli.run("evaluate --checkpoint ens --data test.csv");
+  CHECK(broken.status == 1);
+  CHECK(broken.err.find("member-2/config.json") != std::string::npos);
+}
+
 TEST_CASE("cli: evaluate --json prints one object whose confusion matrix counts every tweet") {
   if (binary_missing()) return;
   const Cli cli;

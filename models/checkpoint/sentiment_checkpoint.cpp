@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -318,7 +319,18 @@ void check_finite_weights(const SentimentClassifier<float>& model, const std::st
 // SHA-256 in SHA256SUMS (nn/file_ownership.hpp), so that replacing a checkpoint can prove
 // it deletes only what tapegrad wrote. Anything else in the directory makes saving refuse,
 // naming the file: a user's notes, a report, a run folder, a config.json look-alike.
-const OwnedLayout kCheckpointLayout{"a sentiment checkpoint", {"config.json", "vocab.txt", "weights.npz"}, {}};
+// An ensemble (Note [Ensemble checkpoints]) holds ensemble.json and member-K/ directories
+// instead, each member laid out as kMemberLayout; either may replace the other.
+const OwnedLayout kMemberLayout{"a sentiment checkpoint", {"config.json", "vocab.txt", "weights.npz"}, {}};
+
+std::string member_name(std::size_t k) { return fmt::format("member-{}", k); }  // 1-based
+
+OwnedLayout checkpoint_layout() {
+  OwnedLayout layout{"a sentiment checkpoint", {"config.json", "vocab.txt", "weights.npz", "ensemble.json"}, {}};
+  for (std::size_t k = 1; k <= kMaxEnsembleMembers; ++k) layout.directories.push_back(member_name(k));
+  return layout;
+}
+const OwnedLayout kCheckpointLayout = checkpoint_layout();
 constexpr std::string_view kAdvice = "move it away, or choose another directory";
 
 [[noreturn]] void throw_errno(const std::string& where, std::string_view step) {
@@ -365,6 +377,8 @@ fs::path checked_target(const fs::path& dir) {
     throw Error(fmt::format("{}: is the current directory or one above it; a checkpoint is a directory of its own, "
                             "replaced whole (name a new one, e.g. {})", where, (dir / "model").string()));
   check_owned_directory(dir, kCheckpointLayout, kAdvice);
+  for (const std::string& member : kCheckpointLayout.directories)
+    if (fs::is_directory(fs::symlink_status(dir / member, ec))) check_owned_directory(dir / member, kMemberLayout, kAdvice);
   check_can_create(target);  // the new checkpoint is made beside it, then renamed
   if (fs::exists(fs::symlink_status(target, ec)) && ::faccessat(AT_FDCWD, target.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
     throw Error(fmt::format("{}: cannot replace the checkpoint there: {}", where, std::strerror(errno)));
@@ -374,7 +388,21 @@ fs::path checked_target(const fs::path& dir) {
 // Deletes the old checkpoint, now at `old`: only its own files (kCheckpointLayout), so
 // that a file that appeared in it during the save survives (the directory then stays).
 void remove_old(const fs::path& old) {
-  if (file_kind(old.string()) == "a directory") remove_owned_directory(old, kCheckpointLayout);
+  if (file_kind(old.string()) != "a directory") return;
+  for (const std::string& member : kCheckpointLayout.directories)
+    if (file_kind((old / member).string()) == "a directory") remove_owned_directory(old / member, kMemberLayout);
+  remove_owned_directory(old, kCheckpointLayout);
+}
+
+// One model's files (Note [What a checkpoint directory holds]) into `dir`, a directory this
+// save made: each through write_file_atomically, then listed in its SHA256SUMS.
+void write_model_files(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab,
+                       const SentimentCheckpoint& info) {
+  save_parameters(model, (dir / "weights.npz").string());  // each file through write_file_atomically:
+  vocab.save(dir / "vocab.txt");                            // written, fsynced, renamed into place
+  write_file_atomically((dir / "config.json").string(), config_json(model.config(), info).dump(2) + "\n");
+  record_owned_files(dir, kMemberLayout.files);
+  if (!sync_directory(dir.string())) throw_errno(dir.string(), "fsync");
 }
 
 // Replaces `target` (if any) by `fresh` in one step: renameat2's RENAME_EXCHANGE swaps
@@ -424,11 +452,17 @@ void set_save_step_hook(SaveStepHook hook) { g_save_hook = hook; }
 
 void check_checkpoint_destination(const fs::path& dir) { checked_target(dir); }
 
-void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab,
-                               const SentimentCheckpoint& info) {
+namespace {
+
+void check_vocabulary(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab) {
   if (vocab.size() != model.config().vocab_size)
     throw Error(fmt::format("{}: the vocabulary has {} tokens but the model's embedding has {} rows", dir.string(),
                             vocab.size(), model.config().vocab_size));
+}
+
+// The one save: checks `dir`, lets `fill` write the new checkpoint into a fresh directory
+// beside it, then swaps it in (publish). Both single models and ensembles go through it.
+void save_checkpoint_directory(const fs::path& dir, const std::function<void(const fs::path&)>& fill) {
   const fs::path target = checked_target(dir);
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
@@ -436,17 +470,47 @@ void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<fl
 
   save_hook(SaveStep::begin);
   RemoveGuard temp{make_temp_dir(target, ".tmp")};
-  save_parameters(model, (temp.path / "weights.npz").string());  // each file through write_file_atomically:
-  vocab.save(temp.path / "vocab.txt");                            // written, fsynced, renamed into place
-  write_file_atomically((temp.path / "config.json").string(), config_json(model.config(), info).dump(2) + "\n");
-  record_owned_files(temp.path, kCheckpointLayout.files);
-  if (!sync_directory(temp.path.string())) throw_errno(temp.path.string(), "fsync");
+  fill(temp.path);
   save_hook(SaveStep::written);
   checked_target(dir);  // again: what is there now is what the swap deletes
   publish(temp.path, target);
   temp.path.clear();
   sync_directory(target.parent_path().string());  // best effort: the new checkpoint is already in place
   save_hook(SaveStep::published);
+}
+
+constexpr std::string_view kEnsembleFormat = "tapegrad sentiment ensemble";
+constexpr std::string_view kEnsembleRule =
+    "the mean of the members' class probabilities; the alpha shown per word is the mean of the members' alpha";
+
+}  // namespace
+
+void save_sentiment_checkpoint(const fs::path& dir, const SentimentClassifier<float>& model, const Vocabulary& vocab,
+                               const SentimentCheckpoint& info) {
+  check_vocabulary(dir, model, vocab);
+  save_checkpoint_directory(dir, [&](const fs::path& temp) { write_model_files(temp, model, vocab, info); });
+}
+
+void save_sentiment_ensemble(const fs::path& dir, const std::vector<const SentimentClassifier<float>*>& members,
+                             const Vocabulary& vocab, const std::vector<SentimentCheckpoint>& infos,
+                             const nlohmann::json& ensemble_extra) {
+  if (members.empty() || members.size() > kMaxEnsembleMembers || infos.size() != members.size())
+    throw Error(fmt::format("{}: an ensemble holds 1 to {} members, each with its description (got {} and {})",
+                            dir.string(), kMaxEnsembleMembers, members.size(), infos.size()));
+  for (const SentimentClassifier<float>* member : members) check_vocabulary(dir, *member, vocab);
+  save_checkpoint_directory(dir, [&](const fs::path& temp) {
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const fs::path member = temp / member_name(k + 1);
+      if (::mkdir(member.c_str(), 0777) != 0) throw_errno(member.string(), "mkdir");
+      write_model_files(member, *members[k], vocab, infos[k]);
+    }
+    const ordered_json description = {{"format", kEnsembleFormat}, {"version", kFormatVersion},
+                                      {"members", members.size()}, {"combined", kEnsembleRule},
+                                      {"extra", ordered_json::parse(ensemble_extra.dump())}};
+    write_file_atomically((temp / "ensemble.json").string(), description.dump(2) + "\n");
+    record_owned_files(temp, {"ensemble.json"});
+    if (!sync_directory(temp.string())) throw_errno(temp.string(), "fsync");
+  });
 }
 
 SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::string& source) {
@@ -467,12 +531,77 @@ SentimentCheckpoint parse_sentiment_config(std::string_view text, const std::str
   return info;
 }
 
+std::vector<SentimentClassifier<float>*> LoadedSentimentModel::members() const {
+  std::vector<SentimentClassifier<float>*> all{model.get()};
+  for (const auto& member : more_members) all.push_back(member.get());
+  return all;
+}
+
+namespace {
+
+LoadedSentimentModel load_single_checkpoint(const fs::path& dir);
+
+bool same_tokens(const Vocabulary& a, const Vocabulary& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t id = 0; id < a.size(); ++id)
+    if (a.token(std::int64_t(id)) != b.token(std::int64_t(id))) return false;
+  return true;
+}
+
+// Note [Ensemble checkpoints]: every member's config.json is read (and the summed size
+// checked) before any weights are, then each member loads as a single checkpoint would.
+LoadedSentimentModel load_ensemble(const fs::path& dir) {
+  const fs::path path = dir / "ensemble.json";
+  const std::string source = path.string();
+  const json description = parse_json(read_text(path), source);
+  const Field root{description, "", source};
+  if (!description.is_object()) root.expected("an object");
+  if (root["format"].string() != kEnsembleFormat) root["format"].expected(fmt::format("\"{}\"", kEnsembleFormat));
+  if (root["version"].count() != kFormatVersion) root["version"].expected(std::to_string(kFormatVersion));
+  const std::size_t n = root["members"].size_in(1, kMaxEnsembleMembers);
+
+  std::uint64_t parameters = 0;
+  for (std::size_t k = 1; k <= n; ++k) {
+    const fs::path config = dir / member_name(k) / "config.json";
+    parameters += classifier_parameter_count(parse_sentiment_config(read_text(config), config.string()).model);
+  }
+  if (parameters > kMaxParameters)
+    throw Error(fmt::format("{}: its {} members hold {} parameters together, over the limit of {} "
+                            "(Note [Resource limits])", source, n, parameters, kMaxParameters));
+
+  LoadedSentimentModel out = load_single_checkpoint(dir / member_name(1));
+  for (std::size_t k = 2; k <= n; ++k) {
+    const fs::path member_dir = dir / member_name(k);
+    LoadedSentimentModel member = load_single_checkpoint(member_dir);
+    const std::string vocab_path = (member_dir / "vocab.txt").string();
+    if (!same_tokens(member.vocab, out.vocab))
+      throw Error(fmt::format("{}: not the vocabulary of {} (an ensemble's members share one)", vocab_path,
+                              (dir / member_name(1) / "vocab.txt").string()));
+    if (member.info.max_tokens != out.info.max_tokens || member.info.labels != out.info.labels)
+      throw Error(fmt::format("{}: its tokenizer or labels differ from {}'s", (member_dir / "config.json").string(),
+                              member_name(1)));
+    out.more_members.push_back(std::move(member.model));
+  }
+  out.ensemble = description;
+  return out;
+}
+
+}  // namespace
+
 LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
+  if (fs::exists(fs::symlink_status(dir / "ensemble.json", ec))) return load_ensemble(dir);
+  return load_single_checkpoint(dir);
+}
+
+namespace {
+LoadedSentimentModel load_single_checkpoint(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: no such checkpoint directory", dir.string()));
   const fs::path config_path = dir / "config.json", vocab_path = dir / "vocab.txt";
   const std::string source = config_path.string();
-  LoadedSentimentModel out{parse_sentiment_config(read_text(config_path), source), {}, nullptr};
+  LoadedSentimentModel out{parse_sentiment_config(read_text(config_path), source), {}, nullptr, {}, nullptr};
   const SentimentCheckpoint& info = out.info;
   // Reads at most vocab_size + 1 lines: one more tells "too many" (Note [Input size limits]).
   out.vocab = Vocabulary::load(vocab_path, info.model.vocab_size);
@@ -490,5 +619,6 @@ LoadedSentimentModel load_sentiment_checkpoint(const fs::path& dir) {
   out.model->eval();
   return out;
 }
+}  // namespace
 
 }  // namespace tg

@@ -50,16 +50,36 @@ using SaveStepHook = void (*)(SaveStep);
 void set_save_step_hook(SaveStepHook hook);
 
 struct LoadedSentimentModel {
-  SentimentCheckpoint info;
-  Vocabulary vocab;
-  std::unique_ptr<SentimentClassifier<float>> model;  // in evaluation mode
+  SentimentCheckpoint info;  // an ensemble's: its first member's
+  Vocabulary vocab;          // an ensemble's members share it
+  std::unique_ptr<SentimentClassifier<float>> model;  // in evaluation mode; an ensemble's first member
+  std::vector<std::unique_ptr<SentimentClassifier<float>>> more_members;  // an ensemble's 2nd..Nth; else empty
+  nlohmann::json ensemble;   // an ensemble's ensemble.json; null for a single model
+
+  // The model, then the other members: what predict_ensemble and evaluate_ensemble average.
+  std::vector<SentimentClassifier<float>*> members() const;
 };
+// A directory holding ensemble.json loads as an ensemble (Note [Ensemble checkpoints]):
+// a member missing, damaged, or with another vocabulary or tokenizer throws naming its file.
 // Throws a tg::Error naming the file (and parameter or field) at fault: a missing
 // directory or file, a config with the wrong label count or with sizes over the resource
 // limits (refused before anything is allocated: Note [Resource limits]), a vocabulary
 // whose size is not the embedding's, a weight missing, extra, mis-shaped, of the wrong
 // dtype or not finite.
 LoadedSentimentModel load_sentiment_checkpoint(const std::filesystem::path& dir);
+
+// Note [Ensemble checkpoints]: an ensemble of N models trained on the same data (seeds
+// s..s+N−1) is one directory holding ensemble.json (its format, N and how members are
+// combined) and member-1/ … member-N/, each a complete single-model checkpoint written by
+// the same code as save_sentiment_checkpoint, and each sharing one vocabulary. The whole
+// directory is written beside `dir` and swapped in as one (the same rules and hook steps as
+// above); replacing a single-model checkpoint by an ensemble, or the reverse, is allowed.
+// Members' class probabilities are averaged; the α shown per word is the mean of the
+// members' α. Resource limits apply to the sum over members (Note [Resource limits]).
+inline constexpr std::size_t kMaxEnsembleMembers = 16;
+void save_sentiment_ensemble(const std::filesystem::path& dir,
+                             const std::vector<const SentimentClassifier<float>*>& members, const Vocabulary& vocab,
+                             const std::vector<SentimentCheckpoint>& infos, const nlohmann::json& ensemble_extra);
 
 // config.json's content (`source` names it in errors) as the checkpoint's description,
 // with every field checked; not checked against vocab.txt or weights.npz. Throws a

@@ -282,13 +282,67 @@ Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedD
   return result;
 }
 
+namespace {
+// The mean over members of softmax(logits) (B,C) and of α (B,T) for one batch.
+struct Averaged {
+  Array<float> probabilities, alpha;
+};
+Averaged average_members(const Ensemble& members, const Batch& batch, WorkerPool* pool) {
+  Averaged sum;
+  for (SentimentClassifier<float>* model : members) {
+    model->eval();
+    const ClassifierOutput<float> out = evaluate_batch(*model, batch, pool);
+    const Array<float> p = softmax(out.logits, 1).value();
+    if (sum.probabilities.size() == 0) {
+      sum = {p, out.alpha.value()};
+      continue;
+    }
+    sum.probabilities += p;
+    sum.alpha += out.alpha.value();
+  }
+  const float n = float(members.size());
+  if (members.size() > 1) {  // one member: its own numbers, untouched
+    sum.probabilities /= n;
+    sum.alpha /= n;
+  }
+  return sum;
+}
+}  // namespace
+
+Evaluation evaluate_ensemble(const Ensemble& members, const EncodedData& data, std::size_t batch_size,
+                             WorkerPool* pool) {
+  if (members.size() == 1) return evaluate_classifier(*members.front(), data, batch_size, pool);
+  Evaluation result;
+  if (data.ids.empty()) return result;
+  keep_freed_memory();
+  NoGrad<float> no_grad;
+  const Batcher batcher(data.ids, data.labels, {batch_size, false, 0, 0});
+  result.predicted.resize(data.ids.size());
+  for (const Batch& batch : batcher.epoch(0)) {
+    const Averaged mean = average_members(members, batch, pool);
+    for (std::size_t b = 0; b < batch.rows.size(); ++b) {
+      result.loss -= std::log(double(mean.probabilities(b, std::size_t(batch.labels(b)))));
+      result.predicted[batch.rows[b]] = argmax_row(mean.probabilities, b);
+    }
+  }
+  result.loss /= double(data.ids.size());
+  const std::vector<int> truth(data.labels.begin(), data.labels.end());
+  result.metrics = compute_metrics(truth, result.predicted, members.front()->config().classes);
+  return result;
+}
+
 std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const Vocabulary& vocab,
                                       const std::vector<std::string>& texts, std::size_t max_tokens,
                                       WorkerPool* pool) {
+  return predict_ensemble({&model}, vocab, texts, max_tokens, pool);
+}
+
+std::vector<Prediction> predict_ensemble(const Ensemble& members, const Vocabulary& vocab,
+                                         const std::vector<std::string>& texts, std::size_t max_tokens,
+                                         WorkerPool* pool) {
   constexpr std::size_t kChunk = 256;
   keep_freed_memory();
   NoGrad<float> no_grad;
-  model.eval();
   std::vector<Prediction> out;
   for (std::size_t start = 0; start < texts.size(); start += kChunk) {
     const std::size_t count = std::min(kChunk, texts.size() - start);
@@ -299,8 +353,7 @@ std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const V
       rows.push_back(i);
     }
     const Batch batch = make_batch(ids, std::vector<std::int64_t>(count, 0), rows);
-    const ClassifierOutput<float> result = evaluate_batch(model, batch, pool);
-    const Array<float> probabilities = softmax(result.logits, 1).value();
+    const Averaged mean = average_members(members, batch, pool);
     for (std::size_t b = 0; b < count; ++b) {
       Prediction p;
       // encode() maps each token to one id, so the tokenizer's tokens line up with the ids;
@@ -309,10 +362,10 @@ std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const V
       if (p.tokens.empty()) p.tokens.emplace_back(kUnkToken);
       for (std::size_t t = 0; t < ids[b].size(); ++t) {
         p.known.push_back(ids[b][t] != Vocabulary::kUnk);
-        p.alpha.push_back(result.alpha.value()(b, t));
+        p.alpha.push_back(mean.alpha(b, t));
       }
-      for (std::size_t c = 0; c < probabilities.shape()[1]; ++c) p.probabilities.push_back(probabilities(b, c));
-      p.label = argmax_row(probabilities, b);
+      for (std::size_t c = 0; c < mean.probabilities.shape()[1]; ++c) p.probabilities.push_back(mean.probabilities(b, c));
+      p.label = argmax_row(mean.probabilities, b);
       out.push_back(std::move(p));
     }
   }

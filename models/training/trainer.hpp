@@ -133,4 +133,15 @@ std::vector<Prediction> predict_texts(SentimentClassifier<float>& model, const V
                                       const std::vector<std::string>& texts, std::size_t max_tokens = kMaxTokens,
                                       WorkerPool* pool = nullptr);
 
+// Note [Ensemble checkpoints] (models/checkpoint/sentiment_checkpoint.hpp): an ensemble's
+// answer is p̄ = (1/N) Σ_k softmax(logits_k) and its α per word is (1/N) Σ_k α_k; its
+// label is argmax p̄ and its loss −mean log p̄[label]. One member gives exactly that
+// member's answer (evaluate_ensemble is then evaluate_classifier).
+using Ensemble = std::vector<SentimentClassifier<float>*>;
+std::vector<Prediction> predict_ensemble(const Ensemble& members, const Vocabulary& vocab,
+                                         const std::vector<std::string>& texts, std::size_t max_tokens = kMaxTokens,
+                                         WorkerPool* pool = nullptr);
+Evaluation evaluate_ensemble(const Ensemble& members, const EncodedData& data, std::size_t batch_size = 256,
+                             WorkerPool* pool = nullptr);
+
 }  // namespace tg

@@ -17,19 +17,20 @@ struct EvaluateArgs {
 int run_evaluate(const EvaluateArgs& args) {
   LoadedSentimentModel loaded = load_model(args.checkpoint);
   const std::vector<LabelledText> rows = load_rows(args.data, args.columns);
-  const Evaluation result = evaluate_classifier(*loaded.model, encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
-                                                256, run_cores().for_evaluation());
+  const Evaluation result = evaluate_ensemble(loaded.members(), encode_dataset(rows, loaded.vocab, loaded.info.max_tokens),
+                                              256, run_cores().for_evaluation());
   if (args.json) {
     nlohmann::ordered_json out = metrics_json(result.metrics, loaded.info.labels);
     out["checkpoint"] = replace_invalid_utf8(args.checkpoint);  // JSON holds only UTF-8; Linux names may not be
     out["data"] = replace_invalid_utf8(args.data);
     out["labels"] = loaded.info.labels;
     out["loss"] = result.loss;
+    out["members"] = loaded.members().size();
     fmt::print("{}\n", out.dump());
     return 0;
   }
-  fmt::print("{} on {} ({} tweets): mean cross-entropy {:.4f}\n{}", args.checkpoint, args.data, result.metrics.count,
-             result.loss, format_metrics(result.metrics, loaded.info.labels));
+  fmt::print("{}{} on {} ({} tweets): mean cross-entropy {:.4f}\n{}", args.checkpoint, ensemble_note(loaded),
+             args.data, result.metrics.count, result.loss, format_metrics(result.metrics, loaded.info.labels));
   return 0;
 }
 

@@ -58,7 +58,7 @@ nlohmann::json explanation_json(const Explanation& e, const std::vector<std::str
 // `where`: "stdin line 7" or "argument 2", for the warning about a text that is not UTF-8.
 void predict_one(LoadedSentimentModel& loaded, const std::string& text, const PredictArgs& args, bool colour,
                  const std::string& where) {
-  const Prediction p = predict_texts(*loaded.model, loaded.vocab, {text}, loaded.info.max_tokens).front();
+  const Prediction p = predict_ensemble(loaded.members(), loaded.vocab, {text}, loaded.info.max_tokens).front();
   std::optional<Explanation> explained;
   if (args.explain) explained = explain_text(*loaded.model, loaded.vocab, text, loaded.info.max_tokens);
   const auto as_json = [&](const std::string& shown) {

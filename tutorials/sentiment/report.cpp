@@ -52,9 +52,9 @@ Metrics write_report(const ReportArgs& args) {
   std::vector<std::string> texts;
   for (const LabelledText& row : rows) texts.push_back(row.text);
   const std::vector<Prediction> predictions =
-      predict_texts(*loaded.model, loaded.vocab, texts, loaded.info.max_tokens, run_cores().for_evaluation());
+      predict_ensemble(loaded.members(), loaded.vocab, texts, loaded.info.max_tokens, run_cores().for_evaluation());
 
-  ReportData report{args.checkpoint, args.data, loaded.info, loaded.vocab.size(), {}, {}, {}};
+  ReportData report{args.checkpoint + ensemble_note(loaded), args.data, loaded.info, loaded.vocab.size(), {}, {}, {}};
   std::vector<int> truth, predicted;
   std::vector<ReportExample> correct, wrong;
   for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -132,6 +132,9 @@ SentimentCheckpoint checkpoint_info(const TrainedModel& trained, const RecipeArg
 // on stderr when it comes from a run that was interrupted or never finished.
 LoadedSentimentModel load_model(const std::filesystem::path& dir);
 
+// "" for one model; " (an ensemble of 3: mean of their probabilities, α the mean of theirs)".
+std::string ensemble_note(const LoadedSentimentModel& loaded);
+
 std::vector<std::string> label_names();  // kSentimentLabels as strings
 
 // "attention pooling, E=100, H=128, 1 direction, 52,131 parameters" and the training settings.

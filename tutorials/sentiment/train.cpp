@@ -17,6 +17,7 @@ struct TrainArgs {
   std::uint64_t seed = 1;
   std::string out;
   std::size_t log_every = 0;
+  std::size_t ensemble = 1;  // members, seeds seed..seed+ensemble−1 (Note [Ensemble checkpoints])
 };
 
 // Saves a trained model to --out, replacing what is there atomically.
@@ -38,7 +39,69 @@ int report_interruption(const TrainArgs& args, const TrainedModel& trained, cons
   return kExitInterrupted;
 }
 
+// --ensemble N: N models, seeds seed..seed+N−1, trained one after the other on the same
+// data, each picking its best epoch on --valid; saved once at the end as one ensemble
+// checkpoint (Note [Ensemble checkpoints]). Interrupted, it saves the members finished so far.
+int run_train_ensemble(const TrainArgs& args) {
+  check_checkpoint_destination(args.out);
+  const DataSplits splits = load_splits(args.data);
+  const PreparedData data = prepare_data(splits, args.recipe);
+  std::vector<TrainedModel> members;
+  std::vector<SentimentCheckpoint> infos;
+  const nlohmann::json extra = {{"data", splits.files}};
+  bool interrupted = false;
+  for (std::size_t k = 0; k < args.ensemble && !interrupted; ++k) {
+    Recipe recipe = make_recipe(args.recipe, args.encoder, args.pooling, args.seed + k);
+    recipe.model.vocab_size = data.vocab.size();
+    fmt::print("member {} of {}\n", k + 1, args.ensemble);
+    if (k == 0) print_setup(splits, recipe);
+    TrainingProgress progress({.live = stdout_is_terminal(), .log_every = args.log_every, .label = {}});
+    progress.print_table_header();
+    TrainedModel trained = train_model(recipe, data, progress.callbacks());
+    progress.clear_line();
+    interrupted = trained.history.interrupted;
+    if (interrupted) break;  // a member that did not finish is left out
+    const TrainingHistory& h = trained.history;
+    fmt::print("member {} (seed {}): best epoch {} of {}: valid accuracy {:.4f}, macro-F1 {:.4f}\n\n", k + 1,
+               args.seed + k, h.best_epoch, h.epochs.size(), h.best_valid.accuracy, h.best_valid.macro_f1);
+    infos.push_back(checkpoint_info(trained, args.recipe, extra));
+    members.push_back(std::move(trained));
+  }
+  if (members.empty()) {
+    fmt::print(stderr, "sentiment: interrupted before the first member finished; no checkpoint written\n");
+    return kExitInterrupted;
+  }
+  Ensemble models;
+  std::vector<const SentimentClassifier<float>*> saved;
+  for (const TrainedModel& m : members) {
+    models.push_back(m.model.get());
+    saved.push_back(m.model.get());
+  }
+  nlohmann::json ensemble_extra = extra;
+  const Evaluation valid = evaluate_ensemble(models, data.valid, 256, run_cores().for_evaluation());
+  fmt::print("ensemble of {} (mean of the members' probabilities) on the validation split:\n{}", members.size(),
+             format_metrics(valid.metrics, label_names()));
+  ensemble_extra["valid"] = metrics_json(valid.metrics, label_names());
+  if (!data.test.ids.empty()) {
+    const Evaluation test = evaluate_ensemble(models, data.test, 256, run_cores().for_evaluation());
+    fmt::print("\nensemble on the test split ({} tweets):\n{}", test.metrics.count,
+               format_metrics(test.metrics, label_names()));
+    ensemble_extra["test"] = metrics_json(test.metrics, label_names());
+  }
+  save_sentiment_ensemble(args.out, saved, data.vocab, infos, ensemble_extra);
+  fmt::print("\nsaved the ensemble of {} to {}/ (ensemble.json, member-1/ … member-{}/)\n", members.size(), args.out,
+             members.size());
+  if (interrupted) {
+    fmt::print(stderr, "sentiment: interrupted; the ensemble at {}/ holds the {} member(s) that finished\n", args.out,
+               members.size());
+    return kExitInterrupted;
+  }
+  fmt::print("try: sentiment predict --checkpoint {} \"@united lost my bag again\"\n", args.out);
+  return 0;
+}
+
 int run_train(const TrainArgs& args) {
+  if (args.ensemble > 1) return run_train_ensemble(args);
   check_checkpoint_destination(args.out);
   const DataSplits splits = load_splits(args.data);
   const PreparedData data = prepare_data(splits, args.recipe);
@@ -98,6 +161,11 @@ Subcommand add_train_command(CLI::App& app) {
   cmd->add_option("--log-every", args->log_every,
                   "when stdout is not a terminal, also print a progress line every N batches (0: per epoch only)")
       ->check(any_count())->capture_default_str();
+  cmd->add_option("--ensemble", args->ensemble,
+                  fmt::format("train N models (seeds --seed … --seed+N−1) and save them as one ensemble checkpoint "
+                              "whose answer is the mean of their probabilities (1: one model; at most {})",
+                              kMaxEnsembleMembers))
+      ->type_name("N")->check(count_in(1, kMaxEnsembleMembers))->capture_default_str();
   add_recipe_options(*cmd, args->recipe);
   return {cmd, [args] { return run_train(*args); }};
 }

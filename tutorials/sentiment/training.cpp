@@ -86,6 +86,13 @@ LoadedSentimentModel load_model(const fs::path& dir) {
   return loaded;
 }
 
+std::string ensemble_note(const LoadedSentimentModel& loaded) {
+  const std::size_t n = loaded.members().size();
+  if (loaded.ensemble.is_null()) return "";
+  return fmt::format(" (an ensemble of {}: the mean of their probabilities; α per word the mean of theirs; "
+                     "--explain explains member 1)", n);
+}
+
 std::vector<std::string> label_names() { return {kSentimentLabels.begin(), kSentimentLabels.end()}; }
 
 std::string describe_model(const SentimentClassifier<float>& model) {
