@@ -134,7 +134,7 @@ BaselineResult train_baseline(const std::vector<LabelledText>& train, const std:
   const std::size_t classes = kSentimentLabels.size();
 
   // Choose λ and the epoch count on the held-out part: train on the rest, score each epoch.
-  BaselineResult result{BagOfNgrams(options.rows, classes)};
+  BaselineResult result{.model = BagOfNgrams(options.rows, classes)};
   result.held_out_accuracy = -1;
   const auto fit_features = features_of(parts.train, options.rows);
   const auto held_features = features_of(parts.valid, options.rows);
