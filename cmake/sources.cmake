@@ -5,4 +5,5 @@ file(GLOB TG_SOURCES CONFIGURE_DEPENDS
   ${TG_ROOT}/nn/*.cpp ${TG_ROOT}/models/*.cpp
   ${TG_ROOT}/models/classifier/*.cpp ${TG_ROOT}/models/classifier/encoders/*.cpp
   ${TG_ROOT}/models/classifier/poolings/*.cpp ${TG_ROOT}/models/data/*.cpp
-  ${TG_ROOT}/models/training/*.cpp ${TG_ROOT}/models/checkpoint/*.cpp)
+  ${TG_ROOT}/models/training/*.cpp ${TG_ROOT}/models/checkpoint/*.cpp
+  ${TG_ROOT}/models/baseline/*.cpp)

@@ -365,6 +365,45 @@ TEST_CASE("cli: compare prints every pooling beside the article and saves the be
   for (const char* pooling : {"last", "attention", "mean"}) CHECK(fs::exists(cli.dir / "best" / pooling / "config.json"));
 }
 
+TEST_CASE("cli: compare gives each paired difference a 95% interval and a verdict, beside the article's +0.0044") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r =
+      cli.run(fmt::format("compare --train train.csv --valid valid.csv --seeds 2 --poolings last,attention {}", kTiny));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.out.find("over seeds 1..2") != std::string::npos);
+  // The article's direction, attention − last, whatever order --poolings gives.
+  const std::regex pair(
+      R"(\nattention - last: [+-]\d\.\d{4}, 95% interval \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]: (not )?distinguishable from zero at 95%)");
+  CHECK_MESSAGE(std::regex_search(r.out, pair), r.out);
+  const std::regex article(R"(The article's attention - last, 0\.7875 - 0\.7831 = \+0\.0044, is (inside|outside) the seed )"
+                           R"(noise measured here\n\(a difference these 2 seeds can tell from zero is at least ±\d\.\d{4}\), )"
+                           R"(and (inside|outside) this interval\.)");
+  CHECK_MESSAGE(std::regex_search(r.out, article), r.out);
+}
+
+TEST_CASE("cli: baseline learns tiny synthetic data above chance and reports valid and test") {
+  if (binary_missing()) return;
+  const Cli cli;
+  const Result r = cli.run("baseline --train train.csv --valid valid.csv --test test.csv --epochs 3");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  std::smatch m;
+  REQUIRE_MESSAGE(std::regex_search(r.out, m, std::regex(R"(\nvalid: accuracy (\d\.\d{4}), macro-F1 \d\.\d{4}\n)")), r.out);
+  CHECK(std::stod(m[1].str()) > 0.5);  // three classes: chance is about 1/3
+  CHECK(std::regex_search(r.out, std::regex(R"(\ntest: accuracy \d\.\d{4}, macro-F1 \d\.\d{4}\n)")));
+  CHECK(r.out.find("never on valid") != std::string::npos);
+}
+
+TEST_CASE("cli: baseline's bad input is one error line, its usage mistakes exit 2") {
+  if (binary_missing()) return;
+  const Cli cli;
+  check_one_error_line(cli.run("baseline --train missing.csv --valid valid.csv"), 1, "missing.csv");
+  tg::write_file(cli.dir / "bad.csv", "airline_sentiment,text\nangry,hello\n");
+  check_one_error_line(cli.run("baseline --train bad.csv --valid valid.csv"), 1, "bad.csv");
+  check_one_error_line(cli.run("baseline --train train.csv"), 2, "--valid");
+  check_one_error_line(cli.run("baseline --train train.csv --valid valid.csv --epochs 0"), 2, "--epochs");
+}
+
 TEST_CASE("cli: demo --quick writes the data, the model and the report") {
   if (binary_missing()) return;
   const Cli cli;

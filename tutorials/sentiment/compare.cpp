@@ -1,6 +1,7 @@
 // `sentiment compare`: the reference article's experiment — the same data and seeds
 // for each pooling (last state, attention, mean), and for each encoder with --encoders —
-// reported as mean ± std of validation accuracy and macro-F1 beside the article's numbers;
+// reported as mean ± std of validation accuracy and macro-F1 beside the article's numbers,
+// then the paired per-seed differences with 95% intervals (Note [Paired differences]);
 // --out keeps each one's best model, saved as runs finish so that Ctrl-C loses only the
 // run in progress.
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "models/training/statistics.hpp"
 #include "progress.hpp"
 #include "sentiment.hpp"
 
@@ -20,19 +22,6 @@ namespace fs = std::filesystem;
 std::string article_accuracy(const Variant& v) {
   if (v.encoder != "lstm") return "-";
   return v.pooling == "last" ? "0.7831" : v.pooling == "attention" ? "0.7875" : "-";
-}
-
-struct MeanStd {
-  double mean = 0, std = 0;
-};
-
-// The sample standard deviation (n − 1): the seeds are a sample of possible runs.
-MeanStd mean_std(const std::vector<double>& xs) {
-  MeanStd out;
-  for (double x : xs) out.mean += x / double(xs.size());
-  for (double x : xs) out.std += (x - out.mean) * (x - out.mean);
-  out.std = xs.size() > 1 ? std::sqrt(out.std / double(xs.size() - 1)) : 0;
-  return out;
 }
 
 std::string cell(const MeanStd& m) { return fmt::format("{:.4f} ± {:.4f}", m.mean, m.std); }
@@ -48,7 +37,7 @@ void print_run(const ComparisonRun& run, const TrainingHistory& h, double second
 struct CompareArgs {
   DataArgs data;
   RecipeArgs recipe;
-  std::size_t seeds = 3;
+  std::size_t seeds = 5;  // enough for a paired t interval with 4 degrees of freedom
   std::vector<std::string> encoders{ClassifierConfig{}.encoder};
   std::vector<std::string> poolings = pooling_names();
   std::string out;
@@ -142,11 +131,64 @@ Comparison run_comparison(const RecipeArgs& args, const std::vector<Variant>& va
   return c;
 }
 
+namespace {
+
+// Each run's best validation accuracy for `variant`, in seed order (runs are stored so).
+std::vector<double> accuracies(const Comparison& c, const Variant& variant) {
+  std::vector<double> out;
+  for (const ComparisonRun& run : c.runs)
+    if (run.variant.label == variant.label) out.push_back(run.history.best_valid.accuracy);
+  return out;
+}
+
+// Note [Paired differences]
+// Every variant is trained with the same seeds 1..n, and a seed fixes the data order and
+// the initialisation of both runs, so the honest comparison of two variants is of their
+// per-seed differences d_i = a_i − b_i: mean, and a 95% Student-t interval with n − 1
+// degrees of freedom (models/training/statistics.hpp). Variants that share an encoder or a
+// pooling are compared, so one line changes one thing. The article's +0.0044 (attention −
+// last, one Keras run each) is then set against the noise measured here: the half-width of
+// the interval is the smallest difference these seeds could tell from zero.
+void print_paired_differences(const Comparison& c) {
+  const std::size_t seeds = c.variants.empty() ? 0 : c.runs.size() / c.variants.size();
+  if (seeds < 2) return;
+  fmt::print("\nPaired differences in validation accuracy over seeds 1..{} (each seed trains both sides),\n"
+             "with 95% Student-t intervals ({} degrees of freedom):\n", seeds, seeds - 1);
+  std::optional<PairedDifference> attention_last;
+  for (std::size_t i = 0; i < c.variants.size(); ++i)
+    for (std::size_t j = i + 1; j < c.variants.size(); ++j) {
+      const Variant& a = c.variants[i];
+      const Variant& b = c.variants[j];
+      if (a.encoder != b.encoder && a.pooling != b.pooling) continue;
+      // The article's direction: attention − last, whatever the order given.
+      const bool swap = a.encoder == b.encoder && a.pooling == "last" && b.pooling == "attention";
+      const Variant& first = swap ? b : a;
+      const Variant& second = swap ? a : b;
+      const PairedDifference d = paired_difference(accuracies(c, first), accuracies(c, second));
+      fmt::print("{} - {}: {:+.4f}, 95% interval [{:+.4f}, {:+.4f}]: {}.\n", first.label, second.label, d.mean,
+                 d.low, d.high,
+                 d.distinguishable() ? "distinguishable from zero at 95%"
+                                     : "not distinguishable from zero at 95% (the interval holds 0)");
+      if (first.encoder == "lstm" && second.encoder == "lstm" && first.pooling == "attention" &&
+          second.pooling == "last")
+        attention_last = d;
+    }
+  if (!attention_last) return;
+  const PairedDifference& d = *attention_last;
+  const double article = 0.7875 - 0.7831;
+  const double half_width = d.high - d.mean;
+  fmt::print("The article's attention - last, 0.7875 - 0.7831 = {:+.4f}, is {} the seed noise measured here\n"
+             "(a difference these {} seeds can tell from zero is at least ±{:.4f}), and {} this interval.\n",
+             article, std::abs(article) < half_width ? "inside" : "outside", seeds, half_width,
+             d.contains(article) ? "inside" : "outside");
+}
+
+}  // namespace
+
 void print_comparison(const Comparison& c) {
   const bool with_test = !c.runs.empty() && c.runs.front().test.has_value();
   fmt::print("\n{:<10}  {:^17}  {:^17}{}  {}\n", "pooling", "valid accuracy", "valid macro-F1",
              with_test ? fmt::format("  {:^17}", "test accuracy") : "", "the article");
-  std::vector<double> means;
   for (const Variant& variant : c.variants) {
     std::vector<double> accuracy, f1, test;
     for (const ComparisonRun& run : c.runs) {
@@ -155,7 +197,6 @@ void print_comparison(const Comparison& c) {
       f1.push_back(run.history.best_valid.macro_f1);
       if (run.test) test.push_back(run.test->accuracy);
     }
-    means.push_back(mean_std(accuracy).mean);
     fmt::print("{:<10}  {:>17}  {:>17}{}  {:>11}\n", variant.label, cell(mean_std(accuracy)), cell(mean_std(f1)),
                with_test ? fmt::format("  {:>17}", cell(mean_std(test))) : "", article_accuracy(variant));
   }
@@ -163,17 +204,10 @@ void print_comparison(const Comparison& c) {
   if (seeds > 1)
     fmt::print("mean ± sample standard deviation over seeds 1..{}, each at its best validation epoch.\n", seeds);
   else
-    fmt::print("one seed, so no spread (± 0): use --seeds 3 or more to see how much runs vary.\n");
+    fmt::print("one seed, so no spread (± 0) and no paired interval: use --seeds 2 or more (the default is 5).\n");
   fmt::print("The article's numbers are Keras models on the Kaggle tweets with a different split:\n"
              "compare the ranking of the poolings, not the values.\n");
-  const auto at = [&](const char* pooling) {  // the LSTM's, the article's model
-    const auto it = std::find_if(c.variants.begin(), c.variants.end(),
-                                 [&](const Variant& v) { return v.encoder == "lstm" && v.pooling == pooling; });
-    return it == c.variants.end() ? -1.0 : means[std::size_t(it - c.variants.begin())];
-  };
-  if (at("attention") >= 0 && at("last") >= 0)
-    fmt::print("attention - last state: {:+.4f} validation accuracy (the article: +0.0044)\n",
-               at("attention") - at("last"));
+  print_paired_differences(c);
 }
 
 Subcommand add_compare_command(CLI::App& app) {

@@ -61,7 +61,8 @@ int main_with_handlers(int argc, char** argv) {
   app.require_subcommand(0, 1);
   const std::vector<Subcommand> commands = {add_train_command(app),   add_compare_command(app),
                                             add_evaluate_command(app), add_predict_command(app),
-                                            add_report_command(app),   add_demo_command(app)};
+                                            add_report_command(app),   add_baseline_command(app),
+                                            add_demo_command(app)};
   // --threads: how many cores this run may keep busy (docs/cli.md); auto: the idle ones.
   std::string threads = "auto";
   for (const Subcommand& command : commands)

@@ -53,6 +53,7 @@ Subcommand add_compare_command(CLI::App& app);
 Subcommand add_evaluate_command(CLI::App& app);
 Subcommand add_predict_command(CLI::App& app);
 Subcommand add_report_command(CLI::App& app);
+Subcommand add_baseline_command(CLI::App& app);
 Subcommand add_demo_command(CLI::App& app);
 
 // ---- options shared by train, compare and demo (options.cpp) -----------------------
