@@ -125,7 +125,11 @@ std::optional<std::map<std::string, std::string>> read_manifest(const fs::path& 
 
 std::string layout_listing(const OwnedLayout& layout) {
   std::vector<std::string> names = layout.files;
-  for (const std::string& d : layout.directories) names.push_back(d + "/");
+  // A numbered run of directories (member-1/ … member-16/) is shown by its ends.
+  if (layout.directories.size() > 3)
+    names.push_back(layout.directories.front() + "/ … " + layout.directories.back() + "/");
+  else
+    for (const std::string& d : layout.directories) names.push_back(d + "/");
   names.emplace_back(kManifestName);
   return fmt::format("{}", fmt::join(names, ", "));
 }
