@@ -314,3 +314,44 @@ TEST_CASE("write_synthetic_csv: a bad label or an unwritable path throws tg::Err
             .find("missing") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("synthetic tweets: the everyday set is seeded, records its flips, and writes every family") {
+  const tg::SyntheticOptions everyday{.phrases = tg::SyntheticPhrases::everyday};
+  const auto tweets = tg::generate_tweets(4000, 7, everyday);
+  const auto again = tg::generate_tweets(4000, 7, everyday);
+  std::size_t polar = 0, contrast = 0, negated = 0, typo = 0, bare = 0, emoji = 0, flipped = 0;
+  for (std::size_t i = 0; i < tweets.size(); ++i) {
+    const tg::SyntheticTweet& t = tweets[i];
+    CHECK(t.text == again[i].text);
+    CHECK(t.label == again[i].label);
+    CHECK(t.flipped == again[i].flipped);
+    flipped += t.flipped;
+    const Tokens tokens = tokens_of(t.text);
+    bare += tokens.size() <= 10 && t.text.find("http") == std::string::npos;
+    emoji += t.text.find("\xF0\x9F") != std::string::npos;  // U+1F000..: the first two UTF-8 bytes
+    if (t.cue_words.empty()) continue;
+    ++polar;
+    CHECK_MESSAGE(find_phrase(tokens, t.cue_words) < tokens.size(), t.text);
+    const auto has = [&](std::string_view w) { return std::find(t.cue_words.begin(), t.cue_words.end(), w) != t.cue_words.end(); };
+    contrast += has("but");
+    negated += has("not") || has("never") || has("didn't") || has("wasn't") || has("isn't") || has("don't");
+    typo += has("terible") || has("awsome") || has("gr8") || has("horible") || has("luv");
+  }
+  CHECK(std::abs(double(flipped) / 4000 - 0.03) < 0.01);
+  CHECK(double(polar) / 4000 > 0.7);  // negative 63% + positive 16%, less those flipped to neutral
+  CHECK(double(contrast) / double(polar) > 0.1);
+  CHECK(double(negated) / double(polar) > 0.2);
+  CHECK(typo > 10);
+  CHECK(double(bare) / 4000 > 0.1);
+  CHECK(emoji > 50);
+}
+
+TEST_CASE("synthetic tweets: the everyday set leaves the classic stream unchanged") {
+  const tg::SyntheticOptions classic{.phrases = tg::SyntheticPhrases::classic};
+  const auto a = tg::generate_tweets(300, 4), b = tg::generate_tweets(300, 4, classic);
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].text == b[i].text);
+  const auto everyday = tg::generate_tweets(300, 4, {.phrases = tg::SyntheticPhrases::everyday});
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) same += a[i].text == everyday[i].text;
+  CHECK(same < 30);
+}

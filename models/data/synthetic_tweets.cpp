@@ -174,6 +174,60 @@ constexpr std::size_t kOvershoot = 3;       // tokens a tweet may run past its t
 constexpr std::size_t kLongestFiller = 12;  // "i am flying from Salt Lake City to Fort Lauderdale on monday"
 constexpr std::uint64_t kFirstTweetId = 700000000000000000;
 
+// ---- The everyday phrase set (SyntheticPhrases::everyday) ----
+// Sentiment words by polarity; the same things, intensifiers, "not" and "but" occur with
+// both, so that only the words that judge, read in their scope, decide the label.
+constexpr std::string_view kGoodWords[] = {
+    "good", "great", "excellent", "amazing", "awesome", "wonderful", "fantastic", "nice",
+    "perfect", "lovely", "pleasant", "smooth", "friendly", "helpful", "comfortable", "outstanding"};
+constexpr std::string_view kBadWords[] = {
+    "bad", "terrible", "awful", "horrible", "poor", "dreadful", "disappointing", "rude",
+    "unhelpful", "uncomfortable", "disgusting", "useless", "unacceptable", "lousy", "pathetic", "ridiculous"};
+// Bad words that, negated, read as praise ("not bad at all"); "not useless" would not.
+constexpr std::string_view kMildBadWords[] = {"bad", "terrible", "awful", "horrible", "disappointing", "rude", "uncomfortable"};
+constexpr std::string_view kGoodVerbs[] = {"loved", "liked", "enjoyed", "love", "like", "appreciated", "appreciate", "adore"};
+constexpr std::string_view kBadVerbs[] = {"hated", "hate", "disliked", "dislike", "regret", "despise"};
+constexpr std::string_view kLikeVerbs[] = {"like", "enjoy", "love", "appreciate"};  // after "did not", "don't"
+constexpr std::string_view kThings[] = {
+    "flight", "crew", "service", "staff", "food", "seat", "trip", "pilot", "agent", "airline",
+    "experience", "plane", "boarding", "legroom", "wifi", "customer service", "check in", "flight attendant"};
+constexpr std::string_view kIntensifiers[] = {"", "", "", "", "very", "really", "so", "super", "truly",
+                                              "extremely", "absolutely", "pretty", "quite"};
+constexpr std::string_view kWas[] = {"was", "is", "was", "is", "has been"};
+constexpr std::string_view kWasNot[] = {"was not", "is not", "wasn't", "isn't", "was never", "has not been"};
+constexpr std::string_view kDidNot[] = {"did not", "didn't", "don't", "do not", "never"};
+// A typo a tweet might hold instead of the word; each common enough to stay in the vocabulary.
+constexpr std::pair<std::string_view, std::string_view> kTypos[] = {
+    {"terrible", "terible"},   {"horrible", "horible"},   {"awesome", "awsome"},
+    {"amazing", "amazng"},     {"great", "gr8"},          {"excellent", "excelent"},
+    {"disappointing", "dissapointing"}, {"ridiculous", "rediculous"}, {"really", "realy"},
+    {"love", "luv"},           {"loved", "luved"},        {"comfortable", "comfy"},
+    {"unacceptable", "unaceptable"}, {"service", "servic"}, {"terrible", "terribel"}};
+constexpr std::string_view kGoodEmoji[] = {"\U0001F60A", "\U0001F44D", "\u2764\uFE0F", "\U0001F64C", ":)"};
+constexpr std::string_view kBadEmoji[] = {"\U0001F621", "\U0001F44E", "\U0001F624", "\U0001F612", ":("};
+// Neutral cores about the same things, judging nothing.
+constexpr std::string_view kThingStatements[] = {
+    "the crew changed in {city}", "the food cart came by at {time}", "the pilot said we land at {time}",
+    "the flight was full", "the agent gave me a new boarding pass", "the plane was a {plane}",
+    "the service desk is by gate {gate}", "the staff asked us to board by group",
+    "is the food free on flight {flight}?", "does the crew on flight {flight} change in {city}?",
+    "the trip takes about five hours", "is there wifi on this plane?", "the seat next to me is {seat}",
+    "what is the legroom like on the {plane}?", "how does boarding work for flight {flight}?",
+    "who do i ask about the check in for flight {flight}?", "the airline moved my flight to {time}",
+    "did the crew change in {city}?", "i did the check in on the app", "did my bag make it to {city}?"};
+constexpr double kContrastRate = 0.12;  // everyday cores that are "... but ..."
+constexpr double kBareRate = 0.20;      // everyday tweets that are the core alone (and the handle)
+constexpr double kThingNeutralRate = 0.35;  // everyday neutral cores from kThingStatements
+constexpr double kTypoRate = 0.08;      // per word that has a typo in kTypos
+constexpr double kEmojiRate = 0.15;     // everyday cores followed by an emoji of their polarity
+
+constexpr std::string_view kFamilies[] = {
+    "sentiment words alone or with an intensifier (\"so bad\", \"really great\")",
+    "about a thing (\"the crew was rude\", \"terrible food\", \"i loved the service\", \"best flight ever\")",
+    "negated a few words before the word (\"the seat was not very comfortable\", \"i did not enjoy the trip\")",
+    "contrast (\"the food was bad but the crew was great\": the clause after \"but\" decides)",
+    "common typos (\"terible\", \"awsome\") and emoji"};
+
 void append_split(Words& out, std::string_view text) {
   std::size_t start = 0;
   while (start < text.size()) {
@@ -194,6 +248,7 @@ std::string slot_value(std::string_view name, Rng& rng) {
   if (name == "plane") return std::string(rng.pick(kPlanes));
   if (name == "person") return std::string(rng.pick(kPeople));
   if (name == "flight") return std::to_string(100 + 61 * rng.below(kFlightNumbers));
+  if (name == "thing") return std::string(rng.pick(kThings));
   throw Error(fmt::format("synthetic_tweets.cpp: unknown template slot {{{}}}", name));
 }
 
@@ -241,6 +296,71 @@ Clause neutral_clause(bool question, const SyntheticOptions& options, Rng& rng) 
                                    : question                          ? rng.pick(kQuestions)
                                                                        : rng.pick(kStatements);
   return {expand(pattern, rng), pattern};
+}
+
+// ---- Everyday cores: phrases composed from kGoodWords, kBadWords, kThings, ... ----
+// polarity 0 negative, 2 positive; `plain` judges with words of that polarity, `negated`
+// with words of the other one under a "not" one to four words before them.
+std::string plain_phrase(int polarity, Rng& rng) {
+  const bool good = polarity == 2;
+  const std::string word(good ? rng.pick(kGoodWords) : rng.pick(kBadWords));
+  const std::string very(rng.pick(kIntensifiers)), thing(rng.pick(kThings));
+  const std::string verb(good ? rng.pick(kGoodVerbs) : rng.pick(kBadVerbs));
+  switch (rng.below(7)) {
+    case 0: return very + " " + word;
+    case 1: return "the " + thing + " " + std::string(rng.pick(kWas)) + " " + very + " " + word;
+    case 2: return very + " " + word + " " + thing;
+    case 3: return "i " + verb + " the " + thing;
+    case 4: return "i " + verb + (rng.chance(0.5) ? " it" : " this airline");
+    case 5: return std::string(good ? "best " : "worst ") + thing + " ever";
+    default: return "what a " + word + " " + thing;
+  }
+}
+
+std::string negated_phrase(int polarity, Rng& rng) {
+  const bool praise = polarity == 2;  // "not bad": a bad word, negated
+  const std::string word(praise ? rng.pick(kMildBadWords) : rng.pick(kGoodWords));
+  const std::string very(rng.pick(kIntensifiers)), thing(rng.pick(kThings));
+  switch (rng.below(praise ? 5 : 6)) {
+    case 0: return "not " + very + " " + word + (praise && rng.chance(0.5) ? " at all" : "");
+    case 1: return "the " + thing + " " + std::string(rng.pick(kWasNot)) + " " + very + " " + word;
+    case 2: return "not a " + word + " " + thing;
+    case 3: return "i would not call the " + thing + " " + word;
+    case 4: return praise ? "the " + thing + " was not " + word + " at all"
+                          : "i " + std::string(rng.pick(kDidNot)) + " " + std::string(rng.pick(kLikeVerbs)) + " the " + thing;
+    default: return "i " + std::string(rng.pick(kDidNot)) + " " + std::string(rng.pick(kLikeVerbs)) + " it";
+  }
+}
+
+std::string judging_phrase(int polarity, const SyntheticOptions& options, Rng& rng) {
+  return rng.chance(options.negation_rate) ? negated_phrase(polarity, rng) : plain_phrase(polarity, rng);
+}
+
+void add_typos(Words& words, Rng& rng) {
+  for (std::string& word : words)
+    for (const auto& [right, typo] : kTypos)
+      if (word == right && rng.chance(kTypoRate)) {
+        word = typo;
+        break;
+      }
+}
+
+// The core of an everyday tweet of label 0 or 2; `cue_words` gets its words as written.
+Clause everyday_cue_clause(int label, const SyntheticOptions& options, Rng& rng, Words& cue_words) {
+  std::string phrase = judging_phrase(label, options, rng);
+  if (rng.chance(kContrastRate)) phrase = plain_phrase(2 - label, rng) + " but " + phrase;
+  Clause clause{{}, "everyday cue"};
+  append_split(clause.words, rng.pick(kLeadIns));
+  const std::size_t first = clause.words.size();
+  append_split(clause.words, phrase);
+  add_typos(clause.words, rng);
+  cue_words.assign(clause.words.begin() + std::ptrdiff_t(first), clause.words.end());
+  if (rng.chance(kShoutRate))
+    for (std::size_t i = first; i < clause.words.size(); ++i)
+      for (char& c : clause.words[i]) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (rng.chance(kEmojiRate))  // a word of its own that the canonical tokenizer drops
+    clause.words.back() += fmt::format(" {}", label == 2 ? rng.pick(kGoodEmoji) : rng.pick(kBadEmoji));
+  return clause;
 }
 
 std::size_t target_length(const SyntheticOptions& options, Rng& rng) {
@@ -327,20 +447,27 @@ SyntheticTweet make_tweet(const SyntheticOptions& options, Rng& rng) {
   tweet.label = static_cast<int>(rng.weighted(shares));
   const Handle& handle = kHandles[rng.weighted(handle_weights())];
   Clause core{};
-  if (tweet.label == 1) {
+  const bool everyday = options.phrases == SyntheticPhrases::everyday;  // no draw below when classic
+  if (everyday && tweet.label == 1 && rng.chance(kThingNeutralRate)) {
+    const std::string_view pattern = rng.pick(kThingStatements);
+    core = {expand(pattern, rng), pattern};
+  } else if (tweet.label == 1) {
     core = neutral_clause(true, options, rng);
+  } else if (everyday) {
+    core = everyday_cue_clause(tweet.label, options, rng, tweet.cue_words);
   } else {
     const SyntheticCue& cue = pick_cue(tweet.label, rng.chance(options.negation_rate), rng);
     core = cue_clause(cue, rng);
     append_split(tweet.cue_words, cue.phrase);
   }
+  const bool bare = everyday && rng.chance(kBareRate);  // as short as a user's own sentence
   Words extras;
-  if (rng.chance(options.hashtag_rate)) extras.emplace_back(rng.pick(kHashtags));
-  if (rng.chance(options.url_rate)) extras.push_back(short_url(rng));
+  if (!bare && rng.chance(options.hashtag_rate)) extras.emplace_back(rng.pick(kHashtags));
+  if (!bare && rng.chance(options.url_rate)) extras.push_back(short_url(rng));
 
   std::vector<Clause> clauses = {std::move(core)};
   std::size_t used = 1 + clauses[0].words.size() + extras.size();
-  add_fillers(clauses, used, options, rng);
+  if (!bare) add_fillers(clauses, used, options, rng);
   std::rotate(clauses.begin(), clauses.begin() + 1,
               clauses.begin() + 1 + core_position(clauses.size() - 1, options, rng));
   tweet.text = render(clauses, extras, handle.handle, options.max_tokens - used, rng);
@@ -415,6 +542,18 @@ std::vector<SyntheticTweet> generate_tweets(std::size_t count, std::uint64_t see
 }
 
 std::span<const SyntheticCue> synthetic_cues() { return kCues; }
+
+std::span<const std::string_view> everyday_phrase_families() { return kFamilies; }
+
+SyntheticOptions everyday_synthetic_options() {
+  SyntheticOptions options;
+  options.phrases = SyntheticPhrases::everyday;
+  options.negative_share = 0.40;
+  options.neutral_share = 0.25;
+  options.positive_share = 0.35;
+  options.negation_rate = 0.15;
+  return options;
+}
 
 void write_synthetic_csv(const std::string& path, const std::vector<SyntheticTweet>& tweets) {
   write_file(path, csv_text(tweets));  // atomic: a temporary beside `path`, fsynced, renamed over it

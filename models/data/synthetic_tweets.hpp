@@ -56,7 +56,23 @@ namespace tg {
 // Re-measure with the sentiment program once the engine trains it.
 // The vocabulary is ~370 words, each common enough that a min-count-2 vocabulary built
 // from a few thousand tweets covers it (URLs aside, which the tokenizer maps to <url>).
+//
+// Two phrase sets. `classic` (the default, used by the lessons and tests, whose quoted
+// numbers depend on its exact stream) draws each core from the ~50 fixed cues of
+// synthetic_cues(). `everyday` (the demo's, so that its model reads a user's own plain
+// sentences) composes the core from the families of everyday_phrase_families(): sentiment
+// words alone or with an intensifier ("so bad", "really great"), about a thing ("the crew
+// was rude", "terrible food", "i loved the service"), negated a few words before the word
+// ("the seat was not very comfortable", "i did not enjoy the flight"), and contrast ("the
+// food was bad but the crew was great": the clause after "but" decides); common typos
+// ("terible", "awsome") and emoji (which the canonical tokenizer drops). Some everyday
+// tweets are the core alone, as short as a user's test sentence; neutral ones sometimes
+// talk about the same things without judging them ("the crew changed in Denver").
+// The classic stream is unchanged by the everyday set: its draws happen only when chosen.
+enum class SyntheticPhrases { classic, everyday };
+
 struct SyntheticOptions {
+  SyntheticPhrases phrases = SyntheticPhrases::classic;
   double negative_share = 0.63;
   double neutral_share = 0.21;
   double positive_share = 0.16;
@@ -77,6 +93,7 @@ struct SyntheticTweet {
   std::string text;
   int label = 1;                        // 0 negative, 1 neutral, 2 positive
   std::vector<std::string> cue_words;   // the cue phrase's words, lowercase, in order; empty when neutral
+                                        // (everyday: the whole core as written, typos included)
   bool flipped = false;                 // label noise: the label disagrees with the cue
 };
 
@@ -87,6 +104,13 @@ struct SyntheticCue {
   bool negated;
 };
 
+// The demo's data (tutorials/sentiment/demo.cpp, and the test that its model reads plain
+// sentences): the everyday set with more praise than the real data's 16% (40% / 25% / 35%)
+// and half the negation (0.15), so that its small model learns each sentiment word's own
+// polarity before the exceptions; at the classic shares a good word occurred about as often
+// in negative tweets ("not great", "great food but ...") as in positive ones.
+SyntheticOptions everyday_synthetic_options();
+
 // The same (count, seed, options) give the same tweets on every platform and compiler.
 // Throws tg::Error naming the option at fault when an option is out of range.
 std::vector<SyntheticTweet> generate_tweets(std::size_t count, std::uint64_t seed,
@@ -94,6 +118,10 @@ std::vector<SyntheticTweet> generate_tweets(std::size_t count, std::uint64_t see
 
 // Every cue phrase, for reports and for tests that check no other text forms one.
 std::span<const SyntheticCue> synthetic_cues();
+
+// What the everyday set composes its cores from, one short description a family, for
+// the demo to say what its model has seen.
+std::span<const std::string_view> everyday_phrase_families();
 
 // Writes tweets as a Kaggle-layout CSV (header tweet_id,airline_sentiment,airline,text;
 // RFC 4180 quoting; CRLF line ends) through a temporary file in the same directory and a

@@ -5,6 +5,7 @@
 // holds only what it wrote, each file listed in SHA256SUMS: a rerun replaces those, and
 // refuses (before any work) a folder holding anything else (nn/file_ownership.hpp).
 #include <chrono>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -45,8 +46,15 @@ RecipeArgs demo_recipe(const DemoSizes& sizes, bool quick) {
 
 void heading(int step, const std::string& title) { fmt::print("\n== Step {}: {} ==\n", step, title); }
 
-DataSplits write_builtin_data(const fs::path& out, const DemoSizes& n) {
-  const std::vector<SyntheticTweet> tweets = generate_tweets(n.train + n.valid + n.test, kDataSeed);
+struct BuiltinData {
+  DataSplits splits;
+  std::set<std::size_t> test_flipped;  // test rows whose labels the generator flipped (label noise)
+};
+
+BuiltinData write_builtin_data(const fs::path& out, const DemoSizes& n) {
+  // The everyday phrase set, so that the model answers a user's own plain sentences.
+  const std::vector<SyntheticTweet> tweets =
+      generate_tweets(n.train + n.valid + n.test, kDataSeed, everyday_synthetic_options());
   const auto part = [&](std::size_t from, std::size_t count) {
     return std::vector<SyntheticTweet>(tweets.begin() + std::ptrdiff_t(from), tweets.begin() + std::ptrdiff_t(from + count));
   };
@@ -60,15 +68,20 @@ DataSplits write_builtin_data(const fs::path& out, const DemoSizes& n) {
   record_owned_files(out, {"train.csv", "valid.csv", "test.csv"});
   fmt::print("wrote {} ({} tweets), {} ({}) and {} ({}): generated airline tweets, seed {}\n", data.train, n.train,
              data.valid, n.valid, data.test, n.test, kDataSeed);
-  return load_splits(data);  // read back as any user's CSV would be
+  fmt::print("Each is airline chatter around one phrase that carries its sentiment, built from these families:\n");
+  for (const std::string_view family : everyday_phrase_families()) fmt::print("  - {}\n", family);
+  BuiltinData built{load_splits(data), {}};  // read back as any user's CSV would be
+  for (std::size_t i = 0; i < n.test; ++i)
+    if (tweets[n.train + n.valid + i].flipped) built.test_flipped.insert(i);
+  return built;
 }
 
 void show_predictions(const TrainedModel& best, const PreparedData& data, std::size_t max_tokens) {
   const std::vector<std::string> texts = {
-      "@united lost my bag in Denver and now i am flying from Boston to Chicago on friday with my wife",
+      "@united the crew was so rude, and now i am flying from Boston to Chicago on friday with my wife",
       "@JetBlue not bad at all, the flight takes about three hours and we board at 6pm from gate b12",
       "@SouthwestAir is there a delay on flight 161 out of Dallas?",
-      "@AmericanAir i am flying from Miami to Seattle on monday, my seat is 14c. thank you so much"};
+      "bad", "the crew was bad but the food was great"};
   const bool colour = colour_enabled(false);
   const std::vector<Prediction> predictions = predict_texts(*best.model, data.vocab, texts, max_tokens, run_cores().for_evaluation());
   for (std::size_t i = 0; i < texts.size(); ++i)
@@ -88,7 +101,8 @@ int run_demo(const DemoArgs& args) {
   fs::create_directories(out);
 
   heading(1, "the built-in data set");
-  const DataSplits splits = write_builtin_data(out, sizes);
+  const BuiltinData builtin = write_builtin_data(out, sizes);
+  const DataSplits& splits = builtin.splits;
   const RecipeArgs recipe = demo_recipe(sizes, args.quick);
   const PreparedData data = prepare_data(splits, recipe);
 
@@ -119,17 +133,22 @@ int run_demo(const DemoArgs& args) {
   report_args.checkpoint = model_dir.string();
   report_args.data = splits.files["test"].get<std::string>();
   report_args.out = report.string();
+  report_args.flipped_rows = builtin.test_flipped;  // the page marks them as label noise, not model errors
   const Metrics tested = write_report(report_args);
   record_owned_files(out, {"report.html"});
-  fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets\n", report.string(), tested.accuracy,
-             tested.macro_f1, tested.count);
+  fmt::print("wrote {}: test accuracy {:.4f}, macro-F1 {:.4f} on {} tweets ({} of whose labels were flipped on purpose: "
+             "the page marks them)\n", report.string(), tested.accuracy, tested.macro_f1, tested.count,
+             builtin.test_flipped.size());
 
   heading(4, "predictions, each word shaded by its attention weight");
   show_predictions(best, data, recipe.max_tokens);
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("\nDone in {:.1f} s. Open {} in a browser. Next, try:\n", seconds, report.string());
-  fmt::print("  sentiment predict --checkpoint {} \"@united never again, stuck on the tarmac in Denver\"\n",
+  fmt::print("\nWhat this model knows: {} generated airline tweets built from the phrase families of step 1; it has "
+             "never seen a real tweet, so sarcasm, slang and words outside those families are beyond it.\n",
+             sizes.train);
+  fmt::print("Done in {:.1f} s. Open {} in a browser. Next, try:\n", seconds, report.string());
+  fmt::print("  sentiment predict --checkpoint {} \"the flight was late and the staff were rude\"\n",
              model_dir.string());
   fmt::print("  sentiment evaluate --checkpoint {} --data {}\n", model_dir.string(), splits.files["test"].get<std::string>());
   fmt::print("  sentiment train --train {} --valid {} --pooling last --out my-model\n",

@@ -54,14 +54,17 @@ Metrics write_report(const ReportArgs& args) {
   const std::vector<Prediction> predictions =
       predict_ensemble(loaded.members(), loaded.vocab, texts, loaded.info.max_tokens, run_cores().for_evaluation());
 
-  ReportData report{args.checkpoint + ensemble_note(loaded), args.data, loaded.info, loaded.vocab.size(), {}, {}, {}};
+  ReportData report{args.checkpoint + ensemble_note(loaded), args.data, loaded.info, loaded.vocab.size(), {}, {}, {}, 0, 0};
   std::vector<int> truth, predicted;
   std::vector<ReportExample> correct, wrong;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     truth.push_back(rows[i].label);
     predicted.push_back(predictions[i].label);
+    const bool flipped = args.flipped_rows.contains(i);
+    report.flipped += flipped;
+    report.flipped_wrong += flipped && rows[i].label != predictions[i].label;
     (rows[i].label == predictions[i].label ? correct : wrong)
-        .push_back({rows[i].text, rows[i].label, predictions[i], std::nullopt});
+        .push_back({rows[i].text, rows[i].label, predictions[i], std::nullopt, flipped});
   }
   report.metrics = compute_metrics(truth, predicted, loaded.info.model.classes);
   report.correct = pick(std::move(correct), args.examples);

@@ -15,6 +15,7 @@ struct ReportExample {
   int truth = 0;
   Prediction prediction;
   std::optional<Explanation> explanation;  // α, gradient × input, leave-one-out (a few examples)
+  bool flipped = false;  // its label was flipped on purpose (ReportArgs::flipped_rows)
 };
 
 struct ReportData {
@@ -23,6 +24,7 @@ struct ReportData {
   std::size_t vocab_size = 0;
   Metrics metrics;
   std::vector<ReportExample> correct, wrong;
+  std::size_t flipped = 0, flipped_wrong = 0;  // rows with flipped labels; of them, classified "wrongly"
 };
 
 std::string render_report_html(const ReportData& report);

@@ -27,6 +27,7 @@ th { background: #f3f3f3; } td.name, th.name { text-align: left; }
 .example { border: 1px solid #ddd; border-radius: 6px; padding: 0.5em 0.8em; margin: 0.6em 0; }
 .example .labels { font-size: 0.9em; color: #444; }
 .example .ok { color: #2a8a2a; font-weight: bold; } .example .bad { color: #c0392b; font-weight: bold; }
+.flipped { color: #7a5c00; background: #fff3c4; padding: 0 .3em; }
 .tokens { margin: 0.4em 0; font-size: 1.1em; }
 .tokens span { padding: 0.1em 0.2em; margin: 0 0.05em; border-radius: 3px; }
 .tokens span.unk { text-decoration: underline dotted; }
@@ -143,6 +144,11 @@ std::string example_html(const ReportExample& e, const std::vector<std::string>&
       " &mdash; {}</div>\n<div class=\"tokens\">",
       right ? "ok" : "bad", right ? "&#10003;" : "&#10007;", html_escape(labels.at(std::size_t(e.truth))),
       html_escape(labels.at(std::size_t(p.label))), probabilities);
+  if (e.flipped)
+    out.insert(out.find("</div>\n"), right ? " <span class=\"flipped\">label flipped on purpose (label noise): the "
+                                               "model learned the noise here</span>"
+                                             : " <span class=\"flipped\">label flipped on purpose (label noise): the "
+                                               "words say otherwise, so this is not a model error</span>");
   const double max_alpha = p.alpha.empty() ? 0 : *std::max_element(p.alpha.begin(), p.alpha.end());
   for (std::size_t t = 0; t < p.tokens.size() && t < p.alpha.size(); ++t)
     out += fmt::format("<span{} style=\"background: rgba(245, 130, 30, {:.3f})\" title=\"&alpha; = {:.4f}{}\">{}</span> ",
@@ -169,6 +175,11 @@ std::string examples_html(const ReportData& r) {
                      r.correct.size());
   for (const ReportExample& e : r.correct) out += example_html(e, r.info.labels);
   out += fmt::format("<h3>Classified wrongly ({} most confident)</h3>\n", r.wrong.size());
+  if (r.flipped > 0)
+    out += fmt::format("<p>The generator of this data flipped {} of its labels on purpose (label noise, so that no "
+                       "model can reach 100%); {} of those tweets were classified &ldquo;wrongly&rdquo;, i.e. as "
+                       "their words say. They are marked <span class=\"flipped\">label flipped</span> "
+                       "wherever they appear.</p>\n", r.flipped, r.flipped_wrong);
   if (r.wrong.empty()) out += "<p>None: every tweet was classified correctly.</p>\n";
   for (const ReportExample& e : r.wrong) out += example_html(e, r.info.labels);
   return out;

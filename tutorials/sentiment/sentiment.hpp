@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -190,6 +191,10 @@ struct ReportArgs {
   std::string checkpoint, data, out = "report.html";
   Columns columns;
   std::size_t examples = 6;  // correct and wrong ones each
+  // Data rows (0-based, in file order) whose labels are wrong on purpose: the demo's
+  // generated label noise (SyntheticTweet::flipped). The page marks them; a user's own
+  // data has none, and `sentiment report` never sets it.
+  std::set<std::size_t> flipped_rows;
 };
 void check_report_destination(const std::filesystem::path& out);
 Metrics write_report(const ReportArgs& args);
