@@ -59,7 +59,7 @@ TEST_CASE("chart axis: a loss of 1e20 gives a few distinct ticks, not an endless
   CHECK(a.labels.front().find("e+20") != std::string::npos);
 }
 
-TEST_CASE("chart axis: NaN and infinities are skipped; nothing finite gives 0 to 1") {
+TEST_CASE("chart axis: NaN and infinities are skipped, and nothing finite gives 0 to 1") {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   const tg::ChartAxis none = tg::chart_axis(std::vector<double>{nan, inf, -inf});
   check_axis(none);

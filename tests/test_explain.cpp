@@ -67,7 +67,7 @@ TEST_CASE("explain: gradient × input equals central differences along each toke
   }
 }
 
-TEST_CASE("explain: leave-one-out equals a forward of each shortened sequence; probabilities are the model's") {
+TEST_CASE("explain: leave-one-out equals a forward of each shortened sequence, and probabilities are the model's") {
   Model model = make_model("attention");
   const std::vector<std::int64_t> ids = {3, 8, 8, 10, 2};
   const tg::Explanation e = tg::explain_ids(model, ids);

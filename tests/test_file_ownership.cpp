@@ -87,7 +87,7 @@ TEST_CASE("atomic writer: a symbolic link, FIFO, directory or device is refused 
   for (const std::string& name : listing(scratch.dir)) CHECK_FALSE(contains(name, ".tmp-"));
 }
 
-TEST_CASE("atomic writer: names are checked; the temporary is a fresh file, never a planted one") {
+TEST_CASE("atomic writer: names are checked, and the temporary is a fresh file, never a planted one") {
   const ScratchDir scratch("ownership");
   CHECK(error_of([] { tg::check_file_destination(""); }) == "the output file name is empty");
   CHECK(contains(error_of([&] { tg::check_file_destination(scratch / "missing/out.txt"); }),

@@ -493,7 +493,7 @@ TEST_CASE("sink inputs: reshape and addmm take a temporary's buffer, never a hel
   CHECK(leaf.grad() == A(xt::ones<double>({4, 6}) * 2.0));
 }
 
-TEST_CASE("layer_norm: gradient matches central differences on uneven rows; bad shapes throw naming them") {
+TEST_CASE("layer_norm: gradient matches central differences on uneven rows, and bad shapes throw naming them") {
   // Rows with different means and spreads, so that every term of the backward matters.
   Td x(A(tg::test::random_array({4, 5}, 21, -2, 3)), true), w(tg::test::random_array({5}, 22, 0.5, 1.5), true),
       bias(tg::test::random_array({5}, 23), true);

@@ -172,7 +172,7 @@ TEST_CASE("forward_parallel: evaluation only, and errors from a worker's rows re
 
 // ---- --threads ---------------------------------------------------------------------
 
-TEST_CASE("--threads: auto, or a whole number from 1 to 64; anything else is one clear error") {
+TEST_CASE("--threads: auto, or a whole number from 1 to 64, and anything else is one clear error") {
   CHECK(tg::parse_threads("auto") == tg::kAutoThreads);
   CHECK(tg::parse_threads("1") == 1);
   CHECK(tg::parse_threads("2") == 2);
@@ -200,7 +200,7 @@ TEST_CASE("--threads auto: the cores others leave idle, at least 1, at most 4 an
   CHECK(busy <= double(std::thread::hardware_concurrency()));
 }
 
-TEST_CASE("Cores: one count for every phase; evaluation gets a pool only for more than one") {
+TEST_CASE("Cores: one count for every phase, and evaluation gets a pool only for more than one") {
   tg::Cores one(1);
   CHECK(one.count() == 1);
   CHECK(one.describe() == "1");

@@ -87,7 +87,8 @@ void print_tape(const scratch::Tape& tape) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 0: the tape from scratch, in plain C++ doubles");
+  tg::Lesson lesson("Lesson 0: the tape from scratch, in plain C++ doubles",
+                    "values that record their op and inputs, creation order as topological order, += from every use");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: the forward pass records every value. y is used twice by one op (y·y), and z by

@@ -317,7 +317,8 @@ Array<double> readable(const tg::Shape& shape, double bound, std::mt19937_64& rn
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 8: self-attention, backward by hand");
+  tg::Lesson lesson("Lesson 8: self-attention, backward by hand",
+                    "QKᵀ/√d over two heads, padding and causal masks, layer norm's backward, three paths into X");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: the batch, and the two modules whose parameters the forward uses.

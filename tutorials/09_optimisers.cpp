@@ -218,7 +218,8 @@ double train_rnn(tg::Lesson& lesson, tg::Grader& grade, double max_norm, int ste
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::Lesson lesson("Lesson 9: optimisers by hand");
+  tg::Lesson lesson("Lesson 9: optimisers by hand",
+                    "SGD, momentum, Adam with its bias correction, AdamW against L2, clipping, the cosine schedule");
   if (auto code = lesson.parse(argc, argv)) return *code;
 
   // Step 1: the problem and its gradient, by hand and on the tape.

@@ -61,8 +61,7 @@ inline constexpr int kLessonUsageExit = 2;
 class Lesson {
  public:
   // `summary`: what the lesson teaches, one line, for --help ("the chain rule on one neuron: …").
-  explicit Lesson(std::string title, std::string summary = "")
-      : title_(std::move(title)), app_(summary.empty() ? title_ : title_ + "\n  " + summary) {
+  Lesson(std::string title, const std::string& summary) : title_(std::move(title)), app_(title_ + "\n  " + summary) {
     app_.add_flag("--step", step_mode_, "pause after each step (only when stdin is a terminal; otherwise the "
                                         "lesson runs straight through)");
     app_.add_flag("--trace", trace_, "print each node as backward runs");
