@@ -110,7 +110,6 @@ Array<double> softmax_mask_dS(const Array<double>& dA, const Array<double>& A, c
 // In the forward pass this was S_j[t,s] = Q_j[t] · K_j[s] / √d_h, so now
 //   dQ_j[t] = Σ_s dS_j[t,s] K_j[s] / √d_h   and   dK_j[s] = Σ_t dS_j[t,s] Q_j[t] / √d_h.
 Array<double> scores_dQ(const Array<double>& dS, const Array<double>& K) {
-  const double scale = 1 / std::sqrt(double(dh));
   Array<double> dQ = xt::zeros<double>({B, h, T, dh});
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t j = 0; j < h; ++j)
