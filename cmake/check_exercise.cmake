@@ -3,7 +3,8 @@
 #       the stub as shipped: every link "not yet written", nothing else, and exit code 1;
 #   cmake -DPROGRAM=build/01_neuron_wrong_dw -DWRONG=dw -P cmake/check_exercise.cmake
 #       links with one known-wrong formula: exactly the link WRONG graded wrong, every other
-#       link exact or close, and exit code 1.
+#       link exact or close, and exit code 1. WRONG is the link's label as in a file name: each
+#       space written '-', '(' and ')' left out ("dc (broadcast)" → dc-broadcast).
 execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")
 if(NOT code EQUAL 1)
@@ -31,7 +32,11 @@ else()
   if(NOT wrong EQUAL 1 OR NOT not_yet EQUAL 0 OR NOT right EQUAL others OR NOT n_wrong_lines EQUAL 1)
     message(FATAL_ERROR "expected exactly one link graded wrong ('${WRONG}'): got '${summary}'")
   endif()
-  if(NOT wrong_lines MATCHES "^  link ${WRONG} +✗ WRONG")
-    message(FATAL_ERROR "expected link '${WRONG}' graded wrong, got: ${wrong_lines}")
+  string(REGEX REPLACE "^  link (.*[^ ]) +✗ WRONG$" "\\1" label "${wrong_lines}")
+  string(REPLACE " " "-" label_in_file_name "${label}")
+  string(REPLACE "(" "" label_in_file_name "${label_in_file_name}")
+  string(REPLACE ")" "" label_in_file_name "${label_in_file_name}")
+  if(NOT label_in_file_name STREQUAL WRONG)
+    message(FATAL_ERROR "expected link '${WRONG}' graded wrong, got link '${label}' (${label_in_file_name})")
   endif()
 endif()

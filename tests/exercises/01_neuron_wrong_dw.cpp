@@ -1,6 +1,6 @@
 // Lesson 1's links as a learner might write them, with one known mistake: dw forgets the
 // local derivative dp_i/dw_i = x_i and hands dp on unchanged. Built as 01_neuron_wrong_dw;
-// CTest's lesson.01_neuron_exercise_grades_a_wrong_link expects exactly "dw" graded wrong.
+// CTest's lesson.01_neuron_exercise_grades_a_wrong_dw expects exactly "dw" graded wrong.
 double dz_by_hand(double y) { return 1 - y * y; }
 double db_by_hand(double dz) { return dz; }
 double ds_by_hand(double dz) { return dz; }
