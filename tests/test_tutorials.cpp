@@ -66,7 +66,7 @@ struct Run {
 Run run(const std::string& program, const std::string& args = "") {
   // A lesson with no arguments has run already, as its own CTest test (lesson.NN_name), which
   // keeps its output when it passes (cmake/run_lesson.cmake): read that when it is newer than
-  // the lesson's binary. Under the sanitizers a lesson takes minutes.
+  // the lesson's binary.
   const fs::path saved = kBinaries / "lesson-output" / (program + ".txt");
   std::error_code error;
   if (args.empty() && fs::exists(saved, error) &&
