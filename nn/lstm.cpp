@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <xtensor/xadapt.hpp>
@@ -110,8 +112,9 @@ Mask sequence_mask(const Ids& lengths, std::size_t steps) {
 }
 
 // ==== The fast path ============================================================
-// The packed schedule and the kept transposed weights (lstm.hpp). Same equations, same
-// generic ops; tests/test_lstm.cpp checks it against run_masked in value and gradient.
+// The packed schedule and the kept transposed weights (lstm.hpp). Same equations; the
+// step's pointwise half is two fused ops (Note [Fused LSTM step]), the rest generic ops.
+// tests/test_lstm.cpp checks it against run_masked in value and gradient.
 
 std::optional<PackedLayout> packed_layout(const Mask& mask) {
   const std::size_t B = mask.shape()[0], steps = mask.shape()[1];
@@ -151,6 +154,102 @@ Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
 template Tensor<float> first_rows(const Tensor<float>&, std::size_t);
 template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 
+// Note [Fused LSTM step]
+// ~~~~~~~~~~~~~~~~~~~~~~
+// The packed schedule's pointwise half of a step, as two recorded ops instead of eleven
+// (four slices of z, three sigmoids, two tanh, three products and a sum), with the same
+// equations as run_masked (zₖ: the columns kH..(k+1)H of z):
+//   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)
+//   c' = f ⊙ c + i ⊙ ĝ                 op "lstm_cell_state" (z, c)
+//     dz₀ += dc' ⊙ ĝ ⊙ i(1 − i)   dz₁ += dc' ⊙ c ⊙ f(1 − f)   dz₂ += dc' ⊙ i ⊙ (1 − ĝ²)
+//     dc  += dc' ⊙ f
+//   h' = o ⊙ tanh c'                   op "lstm_cell_output" (z, c')
+//     dz₃ += dh' ⊙ tanh c' ⊙ o(1 − o)   dc' += dh' ⊙ o ⊙ (1 − tanh² c')
+// The gates are computed once, by the same xtensor functions as the reference (σ over all
+// of z, then tanh over the ĝ block), and shared by both ops' backward. c undefined: c = 0.
+// tests/test_lstm.cpp checks the packed schedule against run_masked in value and gradient.
+namespace {
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> lstm_step(const Tensor<T>& z, const Tensor<T>& c) {
+  const std::size_t n = z.shape()[0], H = z.shape()[1] / 4, G = 4 * H;
+  auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({n, G}));
+  xt::noalias(*gates) = T(1) / (T(1) + xt::exp(-z.value()));
+  Array<T> candidate = Array<T>::from_shape({n, H});
+  for (std::size_t r = 0; r < n; ++r) std::copy_n(z.value().data() + r * G + 2 * H, H, candidate.data() + r * H);
+  xt::noalias(candidate) = xt::tanh(candidate);
+  for (std::size_t r = 0; r < n; ++r) std::copy_n(candidate.data() + r * H, H, gates->data() + r * G + 2 * H);
+
+  const bool carried = c.defined();
+  Array<T> c_value = Array<T>::from_shape({n, H});
+  {
+    const T* a = gates->data();
+    const T* pc = carried ? c.value().data() : nullptr;
+    T* out = c_value.data();
+    for (std::size_t r = 0; r < n; ++r, a += G)
+      for (std::size_t j = 0; j < H; ++j) {
+        const T f_c = carried ? a[H + j] * pc[r * H + j] : T(0);
+        out[r * H + j] = carried ? f_c + a[j] * a[2 * H + j] : a[j] * a[2 * H + j];
+      }
+  }
+  const auto state_backward = [gates, n, H, G, carried](const BackwardContext<T>& ctx) {
+    const T* a = gates->data();
+    const T* d = ctx.grad().data();
+    const T* pc = carried ? ctx.input(1).data() : nullptr;
+    if (ctx.needs_grad(0)) {
+      Array<T> dz = xt::zeros<T>({n, G});
+      T* out = dz.data();
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < H; ++j) {
+          const std::size_t k = r * G + j, e = r * H + j;
+          const T i = a[k], f = a[k + H], g = a[k + 2 * H];
+          out[k] = d[e] * g * (i * (T(1) - i));
+          out[k + H] = carried ? d[e] * pc[e] * (f * (T(1) - f)) : T(0);
+          out[k + 2 * H] = d[e] * i * (T(1) - g * g);
+        }
+      ctx.accumulate(0, std::move(dz));
+    }
+    if (carried && ctx.needs_grad(1)) {
+      Array<T> dc = Array<T>::from_shape({n, H});
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < H; ++j) dc.data()[r * H + j] = d[r * H + j] * a[r * G + H + j];
+      ctx.accumulate(1, std::move(dc));
+    }
+  };
+  const Tensor<T> c_next = carried ? record<T>("lstm_cell_state", std::move(c_value), {z, c}, state_backward)
+                                   : record<T>("lstm_cell_state", std::move(c_value), {z}, state_backward);
+
+  auto tanh_c = std::make_shared<Array<T>>(xt::tanh(c_next.value()));
+  Array<T> h_value = Array<T>::from_shape({n, H});
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t j = 0; j < H; ++j) h_value.data()[r * H + j] = gates->data()[r * G + 3 * H + j] * tanh_c->data()[r * H + j];
+  const Tensor<T> h_next = record<T>("lstm_cell_output", std::move(h_value), {z, c_next},
+                                     [gates, tanh_c, n, H, G](const BackwardContext<T>& ctx) {
+    const T* a = gates->data();
+    const T* d = ctx.grad().data();
+    const T* tc = tanh_c->data();
+    if (ctx.needs_grad(0)) {
+      Array<T> dz = xt::zeros<T>({n, G});
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < H; ++j) {
+          const T o = a[r * G + 3 * H + j];
+          dz.data()[r * G + 3 * H + j] = d[r * H + j] * tc[r * H + j] * (o * (T(1) - o));
+        }
+      ctx.accumulate(0, std::move(dz));
+    }
+    if (ctx.needs_grad(1)) {
+      Array<T> dc = Array<T>::from_shape({n, H});
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < H; ++j) {
+          const T o = a[r * G + 3 * H + j], t = tc[r * H + j];
+          dc.data()[r * H + j] = d[r * H + j] * o * (T(1) - t * t);
+        }
+      ctx.accumulate(1, std::move(dc));
+    }
+  });
+  return {h_next, c_next};
+}
+}  // namespace
+
 template <class T>
 typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                           bool reverse) const {
@@ -168,9 +267,7 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
     if (n == 0) continue;
     Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
     if (h.defined()) z = addmm(std::move(z), first_rows(h, n), w_hh_t);  // h = 0 adds nothing
-    const Tensor<T> i = sigmoid(slice(z, 1, 0, H)), g = tanh(slice(z, 1, 2 * H, 3 * H));
-    c = h.defined() ? sigmoid(slice(z, 1, H, 2 * H)) * first_rows(c, n) + i * g : i * g;
-    h = sigmoid(slice(z, 1, 3 * H, 4 * H)) * tanh(c);
+    std::tie(h, c) = lstm_step(z, h.defined() ? first_rows(c, n) : Tensor<T>());  // Note [Fused LSTM step]
     hs.push_back(h);
     cs.push_back(c);
   }

@@ -73,9 +73,9 @@ class LSTM : public Encoder<T> {
   // ---- The fast path ----
   // The packed schedule (PyTorch's PackedSequence) takes right-padded masks only: it sorts
   // the sequences longest first, so the ones still running at step t are the first
-  // active[t] rows, and computes only those — no work at all on padding. It is built from
-  // the same generic ops; tests/test_lstm.cpp checks that it gives the reference's values
-  // and gradients.
+  // active[t] rows, and computes only those — no work at all on padding. Its step's
+  // pointwise half is two fused ops (Note [Fused LSTM step], lstm.cpp), the rest generic
+  // ops; tests/test_lstm.cpp checks that it gives the reference's values and gradients.
   Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
 
   // Note [Transposed weights]
