@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xview.hpp>
 
 #include "nn/init.hpp"
