@@ -17,6 +17,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xview.hpp>
 
+#include "autograd/fast/kernels.hpp"
 #include "nn/init.hpp"
 
 namespace tg {
@@ -174,79 +175,72 @@ namespace {
 template <class T>
 std::pair<Tensor<T>, Tensor<T>> lstm_step(const Tensor<T>& z, const Tensor<T>& c) {
   const std::size_t n = z.shape()[0], H = z.shape()[1] / 4, G = 4 * H;
+  // The gates, row r at gates->data() + r·G: i, f, ĝ, o, each H wide.
   auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({n, G}));
   xt::noalias(*gates) = T(1) / (T(1) + xt::exp(-z.value()));
+  const fast::AxisRange g_block = fast::axis_range(z.shape(), 1, 2 * H, 3 * H);
   Array<T> candidate = Array<T>::from_shape({n, H});
-  for (std::size_t r = 0; r < n; ++r) std::copy_n(z.value().data() + r * G + 2 * H, H, candidate.data() + r * H);
+  fast::copy_range_out(z.value().data(), candidate.data(), g_block);
   xt::noalias(candidate) = xt::tanh(candidate);
-  for (std::size_t r = 0; r < n; ++r) std::copy_n(candidate.data() + r * H, H, gates->data() + r * G + 2 * H);
+  fast::copy_range_in(gates->data(), candidate.data(), g_block);
 
+  // c' = f ⊙ c + i ⊙ ĝ   (c undefined: c' = i ⊙ ĝ)
   const bool carried = c.defined();
   Array<T> c_value = Array<T>::from_shape({n, H});
-  {
-    const T* a = gates->data();
-    const T* pc = carried ? c.value().data() : nullptr;
-    T* out = c_value.data();
-    for (std::size_t r = 0; r < n; ++r, a += G)
-      for (std::size_t j = 0; j < H; ++j) {
-        const T f_c = carried ? a[H + j] * pc[r * H + j] : T(0);
-        out[r * H + j] = carried ? f_c + a[j] * a[2 * H + j] : a[j] * a[2 * H + j];
-      }
+  for (std::size_t r = 0; r < n; ++r) {
+    const T* a = gates->data() + r * G;
+    T* out = c_value.data() + r * H;
+    for (std::size_t j = 0; j < H; ++j) out[j] = a[j] * a[2 * H + j];
+    if (carried)
+      for (std::size_t j = 0; j < H; ++j) out[j] += a[H + j] * c.value().data()[r * H + j];
   }
   const auto state_backward = [gates, n, H, G, carried](const BackwardContext<T>& ctx) {
-    const T* a = gates->data();
-    const T* d = ctx.grad().data();
-    const T* pc = carried ? ctx.input(1).data() : nullptr;
     if (ctx.needs_grad(0)) {
-      Array<T> dz = xt::zeros<T>({n, G});
-      T* out = dz.data();
-      for (std::size_t r = 0; r < n; ++r)
+      Array<T> dz = Array<T>::from_shape({n, G});
+      for (std::size_t r = 0; r < n; ++r) {
+        const T *a = gates->data() + r * G, *d = ctx.grad().data() + r * H;
+        const T* prev = carried ? ctx.input(1).data() + r * H : nullptr;
+        T* out = dz.data() + r * G;
         for (std::size_t j = 0; j < H; ++j) {
-          const std::size_t k = r * G + j, e = r * H + j;
-          const T i = a[k], f = a[k + H], g = a[k + 2 * H];
-          out[k] = d[e] * g * (i * (T(1) - i));
-          out[k + H] = carried ? d[e] * pc[e] * (f * (T(1) - f)) : T(0);
-          out[k + 2 * H] = d[e] * i * (T(1) - g * g);
+          const T i = a[j], f = a[H + j], g = a[2 * H + j];
+          out[j] = d[j] * g * (i * (T(1) - i));
+          out[H + j] = carried ? d[j] * prev[j] * (f * (T(1) - f)) : T(0);
+          out[2 * H + j] = d[j] * i * (T(1) - g * g);
+          out[3 * H + j] = T(0);  // o is lstm_cell_output's
         }
+      }
       ctx.accumulate(0, std::move(dz));
     }
     if (carried && ctx.needs_grad(1)) {
       Array<T> dc = Array<T>::from_shape({n, H});
       for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t j = 0; j < H; ++j) dc.data()[r * H + j] = d[r * H + j] * a[r * G + H + j];
+        for (std::size_t j = 0; j < H; ++j) dc.data()[r * H + j] = ctx.grad().data()[r * H + j] * gates->data()[r * G + H + j];
       ctx.accumulate(1, std::move(dc));
     }
   };
   const Tensor<T> c_next = carried ? record<T>("lstm_cell_state", std::move(c_value), {z, c}, state_backward)
                                    : record<T>("lstm_cell_state", std::move(c_value), {z}, state_backward);
 
+  // h' = o ⊙ tanh c'
   auto tanh_c = std::make_shared<Array<T>>(xt::tanh(c_next.value()));
   Array<T> h_value = Array<T>::from_shape({n, H});
   for (std::size_t r = 0; r < n; ++r)
-    for (std::size_t j = 0; j < H; ++j) h_value.data()[r * H + j] = gates->data()[r * G + 3 * H + j] * tanh_c->data()[r * H + j];
+    for (std::size_t j = 0; j < H; ++j)
+      h_value.data()[r * H + j] = gates->data()[r * G + 3 * H + j] * tanh_c->data()[r * H + j];
   const Tensor<T> h_next = record<T>("lstm_cell_output", std::move(h_value), {z, c_next},
                                      [gates, tanh_c, n, H, G](const BackwardContext<T>& ctx) {
-    const T* a = gates->data();
-    const T* d = ctx.grad().data();
-    const T* tc = tanh_c->data();
-    if (ctx.needs_grad(0)) {
-      Array<T> dz = xt::zeros<T>({n, G});
-      for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t j = 0; j < H; ++j) {
-          const T o = a[r * G + 3 * H + j];
-          dz.data()[r * G + 3 * H + j] = d[r * H + j] * tc[r * H + j] * (o * (T(1) - o));
-        }
-      ctx.accumulate(0, std::move(dz));
+    const bool to_z = ctx.needs_grad(0), to_c = ctx.needs_grad(1);
+    Array<T> dz = to_z ? Array<T>(xt::zeros<T>({n, G})) : Array<T>();  // i, f, ĝ are lstm_cell_state's
+    Array<T> dc = to_c ? Array<T>(Array<T>::from_shape({n, H})) : Array<T>();
+    for (std::size_t r = 0; r < n; ++r) {
+      const T *o = gates->data() + r * G + 3 * H, *t = tanh_c->data() + r * H, *d = ctx.grad().data() + r * H;
+      for (std::size_t j = 0; j < H; ++j) {
+        if (to_z) dz.data()[r * G + 3 * H + j] = d[j] * t[j] * (o[j] * (T(1) - o[j]));
+        if (to_c) dc.data()[r * H + j] = d[j] * o[j] * (T(1) - t[j] * t[j]);
+      }
     }
-    if (ctx.needs_grad(1)) {
-      Array<T> dc = Array<T>::from_shape({n, H});
-      for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t j = 0; j < H; ++j) {
-          const T o = a[r * G + 3 * H + j], t = tc[r * H + j];
-          dc.data()[r * H + j] = d[r * H + j] * o * (T(1) - t * t);
-        }
-      ctx.accumulate(1, std::move(dc));
-    }
+    if (to_z) ctx.accumulate(0, std::move(dz));
+    if (to_c) ctx.accumulate(1, std::move(dc));
   });
   return {h_next, c_next};
 }
