@@ -29,12 +29,12 @@ namespace tg {
 //                                                       ~140 tokens, a long review ~2,000
 //   batch size B              65,536       64 (256 to   more than the whole Kaggle file (14,640
 //                                          evaluate)    tweets) in one step
-//   one batch's activations   4 GiB        0.3 GiB      training: the tape keeps every intermediate
+//   one batch's activations   4 GiB        0.13 GiB     training: the tape keeps every intermediate
 //                                                       value and its gradient, at most about
 //                                                       B·T·8E floats for the embedding plus the
 //                                                       encoder's and pooling's own estimates
 //                                                       (their registry entries; the LSTM's is
-//                                                       B·T·96·H·directions, measured); evaluating
+//                                                       B·T·40·H·directions, measured); evaluating
 //                                                       keeps only the live ones (B·T·4E + …)
 //
 // The individual limits also keep every product below 2^63, so the estimates cannot

@@ -17,6 +17,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xview.hpp>
 
+#include "autograd/fast/gemm.hpp"
 #include "autograd/fast/kernels.hpp"
 #include "nn/init.hpp"
 
@@ -62,7 +63,11 @@ LSTMOutput<T> LSTM<T>::forward(const Tensor<T>& x, const Mask& mask) const {
     throw Error(fmt::format("LSTM({}, {}): mask {} does not match input {}", input_size, hidden_size,
                             shape_str(mask.shape()), shape_str(x.shape())));
   // The fast path (below) when the mask allows it; it gives the reference's values and gradients.
-  std::optional<PackedLayout> layout = packed ? packed_layout(mask) : std::nullopt;
+  // Anomaly mode (Tape::check_finite) runs the reference: its ops name the first value to
+  // overflow, which the fused recurrence keeps inside (σ and tanh saturate at ±∞).
+  const Tape<T>* tape = active_tape<T>();
+  const bool fast = packed && !(tape && tape->check_finite);
+  std::optional<PackedLayout> layout = fast ? packed_layout(mask) : std::nullopt;
   if (layout && layout->offset.back() == 0) layout.reset();  // nothing real: the masked schedule gives zeros
   auto run = [&](const LSTMWeights<T>& w, bool reverse) {
     return layout ? run_packed(w, x, *layout, reverse) : run_masked(w, x, mask, reverse);
@@ -115,8 +120,8 @@ Mask sequence_mask(const Ids& lengths, std::size_t steps) {
 }
 
 // ==== The fast path ============================================================
-// The packed schedule and the kept transposed weights (lstm.hpp). Same equations; the
-// step's pointwise half is two fused ops (Note [Fused LSTM step]), the rest generic ops.
+// The packed schedule and the kept transposed weights (lstm.hpp). Same equations, run as
+// one op over all steps (Note [Fused LSTM recurrence]).
 // tests/test_lstm.cpp checks it against run_masked in value and gradient.
 
 std::optional<PackedLayout> packed_layout(const Mask& mask) {
@@ -157,92 +162,130 @@ Tensor<T> first_rows(const Tensor<T>& state, std::size_t n) {
 template Tensor<float> first_rows(const Tensor<float>&, std::size_t);
 template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 
-// Note [Fused LSTM step]
-// ~~~~~~~~~~~~~~~~~~~~~~
-// The packed schedule's pointwise half of a step, as two recorded ops instead of eleven
-// (four slices of z, three sigmoids, two tanh, three products and a sum), with the same
-// equations as run_masked (zₖ: the columns kH..(k+1)H of z):
-//   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)
-//   c' = f ⊙ c + i ⊙ ĝ                 op "lstm_cell_state" (z, c)
-//     dz₀ += dc' ⊙ ĝ ⊙ i(1 − i)   dz₁ += dc' ⊙ c ⊙ f(1 − f)   dz₂ += dc' ⊙ i ⊙ (1 − ĝ²)
-//     dc  += dc' ⊙ f
-//   h' = o ⊙ tanh c'                   op "lstm_cell_output" (z, c')
-//     dz₃ += dh' ⊙ tanh c' ⊙ o(1 − o)   dc' += dh' ⊙ o ⊙ (1 − tanh² c')
-// The gates are computed once, by the same xtensor functions as the reference (σ over all
-// of z, then tanh over the ĝ block), and shared by both ops' backward. c undefined: c = 0.
-// tests/test_lstm.cpp checks the packed schedule against run_masked in value and gradient.
+// Note [Fused LSTM recurrence]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The packed schedule's whole layer as one recorded op, "lstm_recurrence": given the
+// packed input rows x (N,E), W_ih (4H,E), the summed biases b (4H) and W_hhᵀ (H,4H), it
+// computes the input half of z for every row at once, z = b + x W_ihᵀ (one gemm), into one
+// (N,4H) buffer, runs the steps of lstm.hpp's equations in place there, and writes each
+// step's h and c straight into packed buffers — no per-step op, slice or copy.
+// Rows of step t are offset[t] … offset[t]+active[t]; its first m rows continue the
+// sequences of the step before (m = that step's active count, at most active[t]; the rest
+// start from h = c = 0). Per step, with zₖ the columns kH..(k+1)H of z:
+//   z += h_prev · W_hhᵀ   (first m rows)
+//   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)    c' = f ⊙ c + i ⊙ ĝ    h' = o ⊙ tanh c'
+// Backward runs the steps the other way. dh' and dc' are the output's gradient at the
+// step's rows plus what the next step sent back; then
+//   dc' += dh' ⊙ o ⊙ (1 − tanh² c')
+//   dz₀ = dc' ⊙ ĝ ⊙ i(1 − i)   dz₁ = dc' ⊙ c ⊙ f(1 − f)   dz₂ = dc' ⊙ i ⊙ (1 − ĝ²)
+//   dz₃ = dh' ⊙ tanh c' ⊙ o(1 − o)
+//   sent back to the step before (first m rows):  dc = dc' ⊙ f,  dh = dz · W_hh
+// and after the loop, once for all steps: dx = dz W_ih, dW_ih = dzᵀ x, db = Σ_rows dz,
+// dW_hhᵀ = H_prevᵀ dz (H_prev: each row's h before its step, 0 for a sequence's first).
+// The result is (2(1+N), H): 1+N rows of h, then 1+N of c, the first of each zero
+// (padding reads it). tests/test_lstm.cpp checks the packed schedule against run_masked
+// in value and gradient, and by central differences.
 namespace {
 template <class T>
-std::pair<Tensor<T>, Tensor<T>> lstm_step(const Tensor<T>& z, const Tensor<T>& c) {
-  const std::size_t n = z.shape()[0], H = z.shape()[1] / 4, G = 4 * H;
-  // The gates, row r at gates->data() + r·G: i, f, ĝ, o, each H wide.
-  auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({n, G}));
-  xt::noalias(*gates) = T(1) / (T(1) + xt::exp(-z.value()));
-  const fast::AxisRange g_block = fast::axis_range(z.shape(), 1, 2 * H, 3 * H);
-  Array<T> candidate = Array<T>::from_shape({n, H});
-  fast::copy_range_out(z.value().data(), candidate.data(), g_block);
-  xt::noalias(candidate) = xt::tanh(candidate);
-  fast::copy_range_in(gates->data(), candidate.data(), g_block);
-
-  // c' = f ⊙ c + i ⊙ ĝ   (c undefined: c' = i ⊙ ĝ)
-  const bool carried = c.defined();
-  Array<T> c_value = Array<T>::from_shape({n, H});
-  for (std::size_t r = 0; r < n; ++r) {
-    const T* a = gates->data() + r * G;
-    T* out = c_value.data() + r * H;
-    for (std::size_t j = 0; j < H; ++j) out[j] = a[j] * a[2 * H + j];
-    if (carried)
-      for (std::size_t j = 0; j < H; ++j) out[j] += a[H + j] * c.value().data()[r * H + j];
+Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> bias, const Tensor<T>& w_hh_t,
+                          const PackedLayout& p, bool reverse) {
+  const std::size_t N = x.shape()[0], E = x.shape()[1], G = w_ih.shape()[0], H = G / 4;
+  // The steps in the order the recurrence visits them, each with its rows.
+  struct Step {
+    std::size_t row, n;   // its rows: row … row + n − 1
+    std::size_t prev, m;  // the step before's first row, and how many of its sequences continue here
+  };
+  std::vector<Step> order;
+  for (std::size_t k = 0; k < p.steps; ++k) {
+    const std::size_t t = reverse ? p.steps - 1 - k : k, n = p.active[t];
+    if (n == 0) continue;
+    order.push_back(order.empty() ? Step{p.offset[t], n, 0, 0}
+                                  : Step{p.offset[t], n, order.back().row, std::min(n, order.back().n)});
   }
-  const auto state_backward = [gates, n, H, G, carried](const BackwardContext<T>& ctx) {
-    if (ctx.needs_grad(0)) {
-      Array<T> dz = Array<T>::from_shape({n, G});
+
+  auto gates = std::make_shared<Array<T>>(fast::bias_rows(bias, N, G));  // z, then i, f, ĝ, o
+  fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(1));
+  auto tanh_c = std::make_shared<Array<T>>(Array<T>::from_shape({N, H}));  // tanh c' per row
+  Array<T> out = xt::zeros<T>({2 * (N + 1), H});
+  T* const hs = out.data() + H;            // packed row r's h at hs + r·H
+  T* const cs = out.data() + (N + 2) * H;  // and its c at cs + r·H
+  Array<T> candidate;
+  for (const auto& [row, n, prev_row, m] : order) {
+    T* z = gates->data() + row * G;
+    if (m > 0) fast::gemm(hs + prev_row * H, H, false, w_hh_t.value().data(), G, false, z, m, G, H, T(1));
+    // i, f, o = σ(z), ĝ = tanh(z₂): the reference's xtensor functions over the step's block.
+    const fast::AxisRange g_block = fast::axis_range(Shape{n, G}, 1, 2 * H, 3 * H);
+    candidate.resize({n, H});
+    fast::copy_range_out(z, candidate.data(), g_block);
+    xt::noalias(candidate) = xt::tanh(candidate);
+    auto block = xt::adapt(z, n * G, xt::no_ownership(), std::array<std::size_t, 1>{n * G});
+    xt::noalias(block) = T(1) / (T(1) + xt::exp(-block));
+    fast::copy_range_in(z, candidate.data(), g_block);
+    for (std::size_t r = 0; r < n; ++r) {  // c' = f ⊙ c + i ⊙ ĝ
+      const T* a = z + r * G;
+      T* c = cs + (row + r) * H;
+      for (std::size_t j = 0; j < H; ++j) c[j] = a[j] * a[2 * H + j];
+      if (r < m)
+        for (std::size_t j = 0; j < H; ++j) c[j] += a[H + j] * cs[(prev_row + r) * H + j];
+    }
+    auto c_block = xt::adapt(cs + row * H, n * H, xt::no_ownership(), std::array<std::size_t, 1>{n * H});
+    auto t_block = xt::adapt(tanh_c->data() + row * H, n * H, xt::no_ownership(), std::array<std::size_t, 1>{n * H});
+    xt::noalias(t_block) = xt::tanh(c_block);
+    for (std::size_t r = 0; r < n; ++r) {  // h' = o ⊙ tanh c'
+      const T *o = z + r * G + 3 * H, *tc = tanh_c->data() + (row + r) * H;
+      T* h = hs + (row + r) * H;
+      for (std::size_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
+    }
+  }
+
+  return record<T>("lstm_recurrence", std::move(out), {x, w_ih, bias, w_hh_t},
+                   [gates, tanh_c, order, N, G, H](const BackwardContext<T>& ctx) {
+    const T* const hs = ctx.result().data() + H;
+    const T* const cs = ctx.result().data() + (N + 2) * H;
+    const T* const dhs = ctx.grad().data() + H;
+    const T* const dcs = ctx.grad().data() + (N + 2) * H;
+    const Array<T> w_hh = xt::transpose(ctx.input(3));  // (4H,H): dz · W_hh reads it in place
+    Array<T> dz = Array<T>::from_shape({N, G});
+    Array<T> h_prev = xt::zeros<T>({N, H});
+    std::size_t rows = 0;
+    for (const Step& step : order) rows = std::max(rows, step.n);
+    Array<T> dh_next = xt::zeros<T>({rows, H}), dc_next = xt::zeros<T>({rows, H});  // sent back by the next step
+    std::size_t sent = 0;  // rows of dh_next, dc_next the next step filled
+    for (auto step = order.rbegin(); step != order.rend(); ++step) {
+      const auto [row, n, prev_row, m] = *step;
       for (std::size_t r = 0; r < n; ++r) {
-        const T *a = gates->data() + r * G, *d = ctx.grad().data() + r * H;
-        const T* prev = carried ? ctx.input(1).data() + r * H : nullptr;
-        T* out = dz.data() + r * G;
+        const T *a = gates->data() + (row + r) * G, *tc = tanh_c->data() + (row + r) * H;
+        const T* c_prev = r < m ? cs + (prev_row + r) * H : nullptr;
+        const T *dh_out = dhs + (row + r) * H, *dc_out = dcs + (row + r) * H;
+        T* d = dz.data() + (row + r) * G;
+        T *dh = dh_next.data() + r * H, *dc = dc_next.data() + r * H;
         for (std::size_t j = 0; j < H; ++j) {
-          const T i = a[j], f = a[H + j], g = a[2 * H + j];
-          out[j] = d[j] * g * (i * (T(1) - i));
-          out[H + j] = carried ? d[j] * prev[j] * (f * (T(1) - f)) : T(0);
-          out[2 * H + j] = d[j] * i * (T(1) - g * g);
-          out[3 * H + j] = T(0);  // o is lstm_cell_output's
+          const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+          const T dh_j = dh_out[j] + (r < sent ? dh[j] : T(0));
+          const T dc_j = dc_out[j] + (r < sent ? dc[j] : T(0)) + dh_j * o * (T(1) - tc[j] * tc[j]);
+          d[j] = dc_j * g * (i * (T(1) - i));
+          d[H + j] = c_prev ? dc_j * c_prev[j] * (f * (T(1) - f)) : T(0);
+          d[2 * H + j] = dc_j * i * (T(1) - g * g);
+          d[3 * H + j] = dh_j * tc[j] * (o * (T(1) - o));
+          dc[j] = dc_j * f;  // read by the step before only where r < m
         }
       }
-      ctx.accumulate(0, std::move(dz));
-    }
-    if (carried && ctx.needs_grad(1)) {
-      Array<T> dc = Array<T>::from_shape({n, H});
-      for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t j = 0; j < H; ++j) dc.data()[r * H + j] = ctx.grad().data()[r * H + j] * gates->data()[r * G + H + j];
-      ctx.accumulate(1, std::move(dc));
-    }
-  };
-  const Tensor<T> c_next = carried ? record<T>("lstm_cell_state", std::move(c_value), {z, c}, state_backward)
-                                   : record<T>("lstm_cell_state", std::move(c_value), {z}, state_backward);
-
-  // h' = o ⊙ tanh c'
-  auto tanh_c = std::make_shared<Array<T>>(xt::tanh(c_next.value()));
-  Array<T> h_value = Array<T>::from_shape({n, H});
-  for (std::size_t r = 0; r < n; ++r)
-    for (std::size_t j = 0; j < H; ++j)
-      h_value.data()[r * H + j] = gates->data()[r * G + 3 * H + j] * tanh_c->data()[r * H + j];
-  const Tensor<T> h_next = record<T>("lstm_cell_output", std::move(h_value), {z, c_next},
-                                     [gates, tanh_c, n, H, G](const BackwardContext<T>& ctx) {
-    const bool to_z = ctx.needs_grad(0), to_c = ctx.needs_grad(1);
-    Array<T> dz = to_z ? Array<T>(xt::zeros<T>({n, G})) : Array<T>();  // i, f, ĝ are lstm_cell_state's
-    Array<T> dc = to_c ? Array<T>(Array<T>::from_shape({n, H})) : Array<T>();
-    for (std::size_t r = 0; r < n; ++r) {
-      const T *o = gates->data() + r * G + 3 * H, *t = tanh_c->data() + r * H, *d = ctx.grad().data() + r * H;
-      for (std::size_t j = 0; j < H; ++j) {
-        if (to_z) dz.data()[r * G + 3 * H + j] = d[j] * t[j] * (o[j] * (T(1) - o[j]));
-        if (to_c) dc.data()[r * H + j] = d[j] * o[j] * (T(1) - t[j] * t[j]);
+      if (m > 0) {  // dh = dz · W_hh for the rows that continue; h_prev for d W_hhᵀ
+        fast::gemm(dz.data() + row * G, G, false, w_hh.data(), H, false, dh_next.data(), m, H, G, T(0));
+        std::copy_n(hs + prev_row * H, m * H, h_prev.data() + row * H);
       }
+      sent = m;
     }
-    if (to_z) ctx.accumulate(0, std::move(dz));
-    if (to_c) ctx.accumulate(1, std::move(dc));
+    if (ctx.needs_grad(0)) fast::accumulate_product(ctx, 0, dz, false, ctx.input(1), false);
+    if (ctx.needs_grad(1)) fast::accumulate_product(ctx, 1, dz, true, ctx.input(0), false);
+    if (ctx.needs_grad(2)) {
+      Array<T> db = xt::zeros<T>({G});
+      for (std::size_t r = 0; r < N; ++r)
+        for (std::size_t j = 0; j < G; ++j) db.data()[j] += dz.data()[r * G + j];
+      ctx.accumulate(2, std::move(db));
+    }
+    if (ctx.needs_grad(3)) fast::accumulate_product(ctx, 3, h_prev, true, dz, false);
   });
-  return {h_next, c_next};
 }
 }  // namespace
 
@@ -250,33 +293,14 @@ template <class T>
 typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                           bool reverse) const {
   const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
-  // The input half of z for every real position at once: one (N,E)·(E,4H) gemm.
-  const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source), bias = w.bias_ih + w.bias_hh;
-  const Tensor<T> x_proj = linear(x_rows, w.weight_ih, bias);
+  // The real positions' inputs, packed: (N,E), step by step in time order.
+  const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
   const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
-  Tensor<T> h, c;  // the running sequences' state; undefined (zero) before the first step
-  // Each step's states, in time order after a zero row: padded positions read row 0.
-  const Tensor<T> zero_row(Array<T>(xt::zeros<T>({std::size_t(1), H})));
-  std::vector<Tensor<T>> hs, cs;
-  for (std::size_t k = 0; k < steps; ++k) {
-    const std::size_t t = reverse ? steps - 1 - k : k, n = p.active[t];
-    if (n == 0) continue;
-    Tensor<T> z = slice(x_proj, 0, p.offset[t], p.offset[t + 1]);
-    if (h.defined()) z = addmm(std::move(z), first_rows(h, n), w_hh_t);  // h = 0 adds nothing
-    std::tie(h, c) = lstm_step(z, h.defined() ? first_rows(c, n) : Tensor<T>());  // Note [Fused LSTM step]
-    hs.push_back(h);
-    cs.push_back(c);
-  }
-  if (reverse) {  // packed rows go in time order
-    std::reverse(hs.begin(), hs.end());
-    std::reverse(cs.begin(), cs.end());
-  }
-  hs.insert(hs.begin(), zero_row);
-  cs.insert(cs.begin(), zero_row);
-  const Tensor<T> packed_h = concat(hs, 0), packed_c = concat(cs, 0);  // (1+N, H)
+  // Note [Fused LSTM recurrence]: (2(1+N), H), the packed h rows, then the packed c rows.
+  const Tensor<T> packed = lstm_recurrence(x_rows, w.weight_ih, w.bias_ih + w.bias_hh, w_hh_t, p, reverse);
   const Ids& final_rows = reverse ? p.first : p.last;
-  return {reshape(gather(packed_h, p.unpack), {B, steps, H}), gather(packed_h, final_rows),
-          gather(packed_c, final_rows)};
+  const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
+  return {reshape(gather(packed, p.unpack), {B, steps, H}), gather(packed, final_rows), gather(packed, final_c_rows)};
 }
 
 template <class T>

@@ -1,6 +1,7 @@
 // LSTM: one layer, batch-first, uni- or bidirectional, with PyTorch nn.LSTM's parameters
 // (names, shapes, gate order i, f, g, o) and packed-sequence padding semantics.
-// Composed from generic autograd ops: there is no hand-written backward here.
+// The reference is composed from generic autograd ops, with no hand-written backward; the
+// fast path runs the recurrence as one op with its backward derived in lstm.cpp, tested equal.
 // Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
 // The reference (the masked schedule) comes first, here and in lstm.cpp; the fast path
 // (the packed schedule and the kept transposed weights) follows it, tested equal.
@@ -73,9 +74,9 @@ class LSTM : public Encoder<T> {
   // ---- The fast path ----
   // The packed schedule (PyTorch's PackedSequence) takes right-padded masks only: it sorts
   // the sequences longest first, so the ones still running at step t are the first
-  // active[t] rows, and computes only those — no work at all on padding. Its step's
-  // pointwise half is two fused ops (Note [Fused LSTM step], lstm.cpp), the rest generic
-  // ops; tests/test_lstm.cpp checks that it gives the reference's values and gradients.
+  // active[t] rows, and computes only those — no work at all on padding. The input
+  // product and every step are one op (Note [Fused LSTM recurrence], lstm.cpp);
+  // tests/test_lstm.cpp checks that it gives the reference's values and gradients.
   Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
 
   // Note [Transposed weights]
