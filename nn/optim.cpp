@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "autograd/fast/kernels.hpp"
 
@@ -169,7 +170,41 @@ T clip_grad_norm(const NamedTensors<T>& params, double max_norm) {
   return clip_grad_norm(tensors, max_norm);
 }
 
+template <class T>
+WeightAverage<T>::WeightAverage(NamedTensors<T> params, double decay) : params_(std::move(params)), decay_(decay) {
+  if (!(decay > 0 && decay < 1)) throw Error(fmt::format("WeightAverage: decay {} is not in (0, 1)", decay));
+  for (const auto& [_, p] : params_) sums_.push_back(xt::zeros<T>(p.value().shape()));
+}
+
+template <class T>
+void WeightAverage<T>::update() {
+  ++steps_;
+  const auto d = T(decay_);
+  for (std::size_t i = 0; i < sums_.size(); ++i)
+    xt::noalias(sums_[i]) = d * sums_[i] + (T(1) - d) * params_[i].second.value();
+}
+
+template <class T>
+void WeightAverage<T>::use_average() {
+  if (steps_ == 0) throw Error("WeightAverage: use_average() before any update()");
+  const auto scale = T(1 / (1 - std::pow(decay_, double(steps_))));
+  trained_.clear();
+  for (std::size_t i = 0; i < sums_.size(); ++i) {
+    Array<T>& value = Tensor<T>(params_[i].second).mutable_value();
+    trained_.push_back(value);
+    value = sums_[i] * scale;
+  }
+}
+
+template <class T>
+void WeightAverage<T>::use_trained() {
+  if (trained_.size() != sums_.size()) throw Error("WeightAverage: use_trained() without use_average()");
+  for (std::size_t i = 0; i < sums_.size(); ++i) Tensor<T>(params_[i].second).mutable_value() = std::move(trained_[i]);
+  trained_.clear();
+}
+
 #define TG_INSTANTIATE(T)                                                      \
+  template class WeightAverage<T>;                                             \
   template class Optimizer<T>;                                                 \
   template class SGD<T>;                                                       \
   template class Adam<T>;                                                      \

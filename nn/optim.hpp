@@ -112,4 +112,24 @@ T clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm);
 template <class T>
 T clip_grad_norm(const NamedTensors<T>& params, double max_norm);
 
+// An exponential moving average of parameters' values (Polyak averaging, as
+// torch.optim.swa_utils.AveragedModel with an EMA avg_fn, plus Adam's bias correction):
+// update() after each optimiser step keeps s ← d·s + (1 − d)·w, s₀ = 0; use_average()
+// puts w̄ = s / (1 − dᵗ) into the parameters after t updates (the weights of the last
+// ~1/(1 − d) steps) and keeps the trained values aside; use_trained() puts those back.
+template <class T>
+class WeightAverage {
+ public:
+  WeightAverage(NamedTensors<T> params, double decay);  // decay d in (0, 1)
+  void update();
+  void use_average();  // after at least one update()
+  void use_trained();  // after use_average()
+
+ private:
+  NamedTensors<T> params_;
+  double decay_;
+  std::size_t steps_ = 0;
+  std::vector<Array<T>> sums_, trained_;  // s per parameter; the trained values while w̄ is in use
+};
+
 }  // namespace tg

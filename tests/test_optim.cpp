@@ -203,3 +203,29 @@ TEST_CASE_TEMPLATE("adam: one clip_grad_norm(5) + Adam(2e-3) step reproduces PyT
     CHECK(xt::amax(xt::abs(got - fx.at("step1." + name).template as<double>(name)))() <= tol);
   }
 }
+
+// ---- WeightAverage ------------------------------------------------------------
+
+TEST_CASE("weight average: the bias-corrected EMA of two steps, and the trained weights back") {
+  Tensor<double> p = param({1.0, -2.0}, "p");
+  tg::WeightAverage<double> average(tg::NamedTensors<double>{{"p", p}}, 0.5);
+  p.mutable_value() = {2.0, 0.0};  // after step 1: s = 0.5·[2, 0] = [1, 0]
+  average.update();
+  p.mutable_value() = {4.0, 2.0};  // after step 2: s = 0.5·[1, 0] + 0.5·[4, 2] = [2.5, 1]
+  average.update();
+  average.use_average();  // w̄ = s / (1 − 0.5²) = [10/3, 4/3]: weights 1/3 and 2/3 on the two steps
+  check_close(p.value(), {10.0 / 3, 4.0 / 3});
+  average.use_trained();
+  check_close(p.value(), {4.0, 2.0});
+  // One update: w̄ is that step's weights exactly, whatever the decay (no pull towards 0).
+  tg::WeightAverage<double> slow(tg::NamedTensors<double>{{"p", p}}, 0.999);
+  slow.update();
+  slow.use_average();
+  check_close(p.value(), {4.0, 2.0}, 1e-12);
+  slow.use_trained();
+  CHECK_THROWS_WITH_AS(tg::WeightAverage<double>(tg::NamedTensors<double>{{"p", p}}, 1.0),
+                       doctest::Contains("decay 1 is not in (0, 1)"), tg::Error);
+  tg::WeightAverage<double> fresh(tg::NamedTensors<double>{{"p", p}}, 0.9);
+  CHECK_THROWS_WITH_AS(fresh.use_average(), doctest::Contains("before any update()"), tg::Error);
+  CHECK_THROWS_WITH_AS(fresh.use_trained(), doctest::Contains("without use_average()"), tg::Error);
+}

@@ -13,6 +13,7 @@
 #include <numbers>
 
 #include "models/classifier/registry.hpp"
+#include "models/data/batch.hpp"
 #include "models/data/synthetic_tweets.hpp"
 #include "models/training/trainer.hpp"
 
@@ -336,6 +337,82 @@ TEST_CASE("trainer: bad options throw naming the option") {
                        tg::Error);
   CHECK_THROWS_WITH_AS(tg::train_classifier(model, d.train, {}, tiny_options(1)),
                        doctest::Contains("validation split is empty"), tg::Error);
+  for (auto [field, name] : {std::pair{&tg::TrainOptions::word_dropout, "word_dropout = 1"},
+                             {&tg::TrainOptions::label_smoothing, "label_smoothing = 1"}, {&tg::TrainOptions::ema, "ema = 1"}}) {
+    tg::TrainOptions bad = tiny_options(1);
+    bad.*field = 1;
+    CHECK_THROWS_WITH_AS(tg::train_classifier(model, d.train, d.valid, bad), doctest::Contains(name), tg::Error);
+  }
+}
+
+TEST_CASE("trainer: label smoothing's loss and gradient are the hand formula's, and ε = 0 is cross-entropy") {
+  const tg::Array<float> z = {{2.0f, -1.0f, 0.5f}, {0.0f, 0.3f, -0.7f}};
+  const tg::Ids labels = {0, 2};
+  const double eps = 0.2;
+  // loss = mean_b Σ_c −q_bc log p_bc with q = (1 − ε)·one-hot + ε/3; d loss/dz = (p − q)/B.
+  const tg::Array<double> zd = xt::cast<double>(z);
+  double want = 0;
+  tg::Array<double> want_grad = xt::zeros<double>({2, 3});
+  for (std::size_t b = 0; b < 2; ++b) {
+    const double norm = std::log(std::exp(zd(b, 0)) + std::exp(zd(b, 1)) + std::exp(zd(b, 2)));
+    for (std::size_t c = 0; c < 3; ++c) {
+      const double q = (std::int64_t(c) == labels(b) ? 1 - eps : 0) + eps / 3, log_p = zd(b, c) - norm;
+      want -= q * log_p / 2;
+      want_grad(b, c) = (std::exp(log_p) - q) / 2;
+    }
+  }
+  tg::Tape<float> tape;
+  tg::Tensor<float> logits(z, true, "logits");
+  const tg::Tensor<float> loss = tg::classification_loss(logits, labels, eps);
+  tape.backward(loss);
+  CHECK(loss.item() == doctest::Approx(want).epsilon(1e-6));
+  CHECK(xt::amax(xt::abs(xt::cast<double>(logits.grad()) - want_grad))() < 1e-6);
+  CHECK(tg::classification_loss(logits, labels, 0).item() == tg::cross_entropy(logits, labels).item());
+}
+
+TEST_CASE("trainer: word dropout replaces real tokens only, at its rate, the same for the same seed") {
+  std::vector<std::vector<std::int64_t>> sequences;
+  for (std::size_t i = 0; i < 200; ++i) sequences.push_back(std::vector<std::int64_t>(1 + i % 40, 7));
+  std::vector<std::size_t> rows(sequences.size());
+  std::iota(rows.begin(), rows.end(), 0);
+  const tg::Batch batch = tg::make_batch(sequences, std::vector<std::int64_t>(sequences.size(), 0), rows);
+  std::mt19937_64 rng(5), again(5);
+  const tg::Ids dropped = tg::drop_tokens(batch, 0.25, tg::Vocabulary::kUnk, rng);
+  std::size_t real = 0, replaced = 0;
+  for (std::size_t i = 0; i < dropped.size(); ++i) {
+    if (!batch.mask.flat(i)) {
+      CHECK(dropped.flat(i) == 0);  // padding stays padding
+      continue;
+    }
+    ++real;
+    replaced += dropped.flat(i) == tg::Vocabulary::kUnk;
+    CHECK((dropped.flat(i) == 7 || dropped.flat(i) == tg::Vocabulary::kUnk));
+  }
+  CHECK(double(replaced) / double(real) == doctest::Approx(0.25).epsilon(0.1));  // 4,100 tokens: ±3 σ is ±0.02
+  CHECK(tg::drop_tokens(batch, 0.25, tg::Vocabulary::kUnk, again) == dropped);
+  CHECK(tg::drop_tokens(batch, 0, tg::Vocabulary::kUnk, again) == batch.ids);
+}
+
+TEST_CASE("trainer: with word dropout, label smoothing and EMA it still learns, bit-identically per seed") {
+  const TinyData d = tiny_data(800, 200);
+  const auto run = [&](double ema) {
+    tg::SentimentClassifier<float> model(tiny_config(d.vocab));
+    tg::TrainOptions options = tiny_options(4);
+    options.lr = 0.02;
+    options.word_dropout = 0.1;
+    options.label_smoothing = 0.1;
+    options.ema = ema;
+    const tg::TrainingHistory h = tg::train_classifier(model, d.train, d.valid, options);
+    return std::pair{h, weight_bytes(model)};
+  };
+  const auto [plain, plain_weights] = run(0);
+  const auto [averaged, averaged_weights] = run(0.9);
+  const auto [again, again_weights] = run(0.9);
+  CHECK(averaged_weights == again_weights);
+  CHECK(averaged_weights != plain_weights);  // the kept weights are the average's
+  CAPTURE(majority_share(d.valid));
+  CHECK(plain.best_valid.accuracy > majority_share(d.valid) + 0.15);
+  CHECK(averaged.best_valid.accuracy > majority_share(d.valid) + 0.15);
 }
 
 TEST_CASE("evaluate: one prediction per row, and neither they nor the loss depend on the batch size or threads") {

@@ -49,7 +49,8 @@ ordered_json train_json(const TrainOptions& o) {
   return {{"lr", o.lr},           {"batch_size", o.batch_size}, {"epochs", o.epochs},
           {"clip_norm", o.clip_norm}, {"weight_decay", o.weight_decay}, {"decoupled_decay", o.decoupled_decay},
           {"schedule", o.schedule}, {"warmup", o.warmup}, {"patience", o.patience}, {"pad_to", o.pad_to},
-          {"seed", o.seed},       {"check_finite", o.check_finite}};
+          {"seed", o.seed},       {"check_finite", o.check_finite}, {"word_dropout", o.word_dropout},
+          {"label_smoothing", o.label_smoothing}, {"ema", o.ema}};
 }
 
 // Note [Checkpoints during training]: `sentiment train` saves a checkpoint at every new
@@ -197,6 +198,8 @@ TrainOptions read_train(const Field& f) {
   o.pad_to = f["pad_to"].size_in(0, kMaxSequenceLength);
   o.seed = f["seed"].count();
   o.check_finite = f["check_finite"].boolean();
+  for (auto [name, target] : {std::pair{"word_dropout", &o.word_dropout}, {"label_smoothing", &o.label_smoothing}, {"ema", &o.ema}})
+    if (f.value.contains(name)) *target = f[name].in_range(0, 1);  // absent before they existed: off
   return o;
 }
 

@@ -44,6 +44,15 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
 
 }  // namespace
 
+Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng) {
+  if (!(p >= 0 && p < 1)) throw Error(fmt::format("drop_tokens: p = {} (expected a fraction from 0 to below 1)", p));
+  Ids ids = batch.ids;
+  std::bernoulli_distribution drop(p);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (batch.mask.flat(i) && drop(rng)) ids.flat(i) = replacement;
+  return ids;
+}
+
 Batch make_batch(const std::vector<std::vector<std::int64_t>>& sequences, const std::vector<std::int64_t>& labels,
                  std::span<const std::size_t> rows, std::size_t pad_to) {
   check_sizes(sequences.size(), labels.size());

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct BatchOptions {
 // pad_to is set, no longer than pad_to.
 Batch make_batch(const std::vector<std::vector<std::int64_t>>& sequences, const std::vector<std::int64_t>& labels,
                  std::span<const std::size_t> rows, std::size_t pad_to = 0);
+
+// The batch's ids with each real token (mask true) replaced by `replacement` with
+// probability p; padding is never touched (word dropout, models/training/trainer.cpp).
+Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng);
 
 // The batches of a dataset, epoch by epoch. It keeps its own copy of the data, and
 // checks it all once: sizes and lengths in range, ids and labels not negative.

@@ -36,6 +36,10 @@ struct TrainOptions {
   std::size_t patience = 0;       // stop after this many epochs without a better validation score; 0: never
   std::size_t pad_to = 0;         // 0: pad each batch to its longest sequence
   std::uint64_t seed = 1;         // shuffling (and, through ClassifierConfig, initialisation)
+  // Three regularisers of the training pass alone (Note [Word dropout, label smoothing, EMA]):
+  double word_dropout = 0;        // each real token of a training batch becomes <unk> with this probability
+  double label_smoothing = 0;     // ε: the target is (1 − ε)·one-hot + ε/C (PyTorch's label_smoothing)
+  double ema = 0;                 // decay of an exponential moving average of the weights, scored and kept instead of them; 0: off
   bool check_finite = false;      // anomaly mode: stop at the first non-finite value or gradient
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal handler) to stop after the current batch
   Cores* cores = nullptr;  // --threads: BLAS threads while training, workers while validating; null: as BLAS is set
@@ -58,6 +62,10 @@ Recipe default_recipe(const std::string& pooling, std::uint64_t seed, const std:
 // "canonical" | "default", for `encoder` (model.encoder is set to it).
 Recipe named_recipe(const std::string& name, const std::string& pooling, std::uint64_t seed,
                     const std::string& encoder = "lstm");
+// The training loss: cross-entropy against the one-hot labels, or with label smoothing ε
+// against (1 − ε)·one-hot + ε/C, (1 − ε)·CE + ε·mean_c(−log softmax(logits)_c) (PyTorch's
+// cross_entropy(label_smoothing=ε)); ε = 0 is cross_entropy itself.
+Tensor<float> classification_loss(const Tensor<float>& logits, const Ids& labels, double smoothing);
 // The learning rate of optimiser step `step` (0-based) out of `total` (see trainer.cpp).
 double scheduled_lr(const TrainOptions& options, std::size_t step, std::size_t total);
 

@@ -175,6 +175,12 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(number_in(0, 0.95));
   cmd.add_option("--state-dropout", args.state_dropout, "dropout on the pooled vector, before the classifier")
       ->check(number_in(0, 0.95));
+  cmd.add_option("--word-dropout", args.word_dropout, "each real token of a training batch becomes <unk> with this probability")
+      ->check(number_in(0, 0.95));
+  cmd.add_option("--label-smoothing", args.label_smoothing, "ε: train towards (1 − ε)·one-hot + ε/3 instead of the one-hot label")
+      ->check(number_in(0, 0.95));
+  cmd.add_option("--ema", args.ema, "decay of a moving average of the weights that validation scores and the checkpoint keeps (0: off; e.g. 0.999)")
+      ->check(number_in(0, 0.9999));
   cmd.add_option("--min-count", args.min_count, "a training token seen fewer times is <unk>")
       ->check(any_count())->capture_default_str();
   cmd.add_option("--max-tokens", args.max_tokens, "tokens kept per tweet")->check(up_to(kMaxSequenceLength))
@@ -236,6 +242,9 @@ Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std
   apply(r.model.embedding_dim, args.embedding);
   apply(r.model.embedding_dropout, args.embedding_dropout);
   apply(r.model.state_dropout, args.state_dropout);
+  apply(r.train.word_dropout, args.word_dropout);
+  apply(r.train.label_smoothing, args.label_smoothing);
+  apply(r.train.ema, args.ema);
   r.train.decoupled_decay = r.train.decoupled_decay || args.decoupled_decay;
   r.train.check_finite = r.train.check_finite || args.check_finite;
   r.model.bidirectional = r.model.bidirectional || args.bidirectional;

@@ -85,6 +85,7 @@ struct RecipeArgs {
   std::string recipe = "default";
   std::optional<std::size_t> epochs, batch_size, hidden, embedding, patience, pad_to;
   std::optional<double> lr, clip, embedding_dropout, state_dropout, weight_decay, warmup;
+  std::optional<double> word_dropout, label_smoothing, ema;
   std::optional<std::string> schedule;
   bool bidirectional = false, decoupled_decay = false, check_finite = false;
   std::size_t min_count = 2, max_tokens = kMaxTokens;

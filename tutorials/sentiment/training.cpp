@@ -106,10 +106,15 @@ std::string describe_model(const SentimentClassifier<float>& model) {
 
 std::string describe_training(const Recipe& r) {
   const TrainOptions& t = r.train;
+  std::string extras;
+  if (t.word_dropout > 0) extras += fmt::format(", word dropout {:g}", t.word_dropout);
+  if (t.label_smoothing > 0) extras += fmt::format(", label smoothing {:g}", t.label_smoothing);
+  if (t.ema > 0) extras += fmt::format(", weight EMA {:g}", t.ema);
+  if (t.patience) extras += fmt::format(", patience {}", t.patience);
   return fmt::format("recipe {}: {} lr {}, batch {}, {} epochs, clip {}, {} schedule{}, weight decay {}{}, seed {}",
                      r.name, t.decoupled_decay ? "AdamW" : "Adam", t.lr, t.batch_size, t.epochs, t.clip_norm,
                      t.schedule, t.warmup > 0 ? fmt::format(" after a {:g} warm-up", t.warmup) : "", t.weight_decay,
-                     t.patience ? fmt::format(", patience {}", t.patience) : "", t.seed);
+                     extras, t.seed);
 }
 
 void print_setup(const DataSplits& splits, const Recipe& recipe) {
