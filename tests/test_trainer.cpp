@@ -107,6 +107,8 @@ TEST_CASE("recipes: canonical is the reference settings, default regularises it,
   CHECK(d.train.seed == 7);
   CHECK(d.model.bidirectional);
   CHECK(d.model.embedding_dropout == 0.3);
+  CHECK(d.train.word_dropout == 0.2);
+  CHECK(r.train.word_dropout == 0);
   CHECK(d.model.state_dropout == 0.5);
   CHECK(d.train.decoupled_decay);
   CHECK(d.train.weight_decay == 0.01);

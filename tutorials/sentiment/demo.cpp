@@ -32,8 +32,10 @@ struct DemoSizes {
   std::size_t train, valid, test, seeds, epochs;
 };
 
-// The default recipe shrunk (E, H, epochs) to fit the time budget; --quick shrinks it
-// further, to a smoke test of the whole path that finishes in seconds.
+// The default recipe shrunk (E, H, epochs) to fit the time budget, and without word
+// dropout: in 5 short epochs on generated tweets it cost attention 0.06 of valid accuracy
+// (0.829 against 0.887). --quick shrinks it further, to a smoke test of the whole path
+// that finishes in seconds.
 RecipeArgs demo_recipe(const DemoSizes& sizes, bool quick) {
   RecipeArgs r;
   r.epochs = sizes.epochs;
@@ -41,6 +43,7 @@ RecipeArgs demo_recipe(const DemoSizes& sizes, bool quick) {
   r.hidden = quick ? 8 : 16;
   r.batch_size = 32;
   r.lr = 1e-2;
+  r.word_dropout = 0;
   return r;
 }
 
