@@ -340,7 +340,8 @@ TEST_CASE("trainer: bad options throw naming the option") {
   CHECK_THROWS_WITH_AS(tg::train_classifier(model, d.train, {}, tiny_options(1)),
                        doctest::Contains("validation split is empty"), tg::Error);
   for (auto [field, name] : {std::pair{&tg::TrainOptions::word_dropout, "word_dropout = 1"},
-                             {&tg::TrainOptions::label_smoothing, "label_smoothing = 1"}, {&tg::TrainOptions::ema, "ema = 1"}}) {
+                             {&tg::TrainOptions::label_smoothing, "label_smoothing = 1"},
+                             {&tg::TrainOptions::ema, "ema = 1"}}) {
     tg::TrainOptions bad = tiny_options(1);
     bad.*field = 1;
     CHECK_THROWS_WITH_AS(tg::train_classifier(model, d.train, d.valid, bad), doctest::Contains(name), tg::Error);

@@ -198,8 +198,10 @@ TrainOptions read_train(const Field& f) {
   o.pad_to = f["pad_to"].size_in(0, kMaxSequenceLength);
   o.seed = f["seed"].count();
   o.check_finite = f["check_finite"].boolean();
-  for (auto [name, target] : {std::pair{"word_dropout", &o.word_dropout}, {"label_smoothing", &o.label_smoothing}, {"ema", &o.ema}})
-    if (f.value.contains(name)) *target = f[name].in_range(0, 1);  // absent before they existed: off
+  // Absent from checkpoints written before they existed: off.
+  for (auto [name, target] :
+       {std::pair{"word_dropout", &o.word_dropout}, {"label_smoothing", &o.label_smoothing}, {"ema", &o.ema}})
+    if (f.value.contains(name)) *target = f[name].in_range(0, 1);
   return o;
 }
 

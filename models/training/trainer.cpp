@@ -137,8 +137,9 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
     Tape<float> tape;
     tape.check_finite = options.check_finite;
     tape.retain_grads = false;  // only the parameters' gradients are read: ops reuse the rest
-    const ClassifierOutput<float> out =
-        model.forward(options.word_dropout > 0 ? drop_tokens(batch, options.word_dropout, Vocabulary::kUnk, words) : batch.ids, batch.mask);
+    const bool drop = options.word_dropout > 0;  // Note [Word dropout, label smoothing, EMA]
+    const Ids dropped = drop ? drop_tokens(batch, options.word_dropout, Vocabulary::kUnk, words) : Ids();
+    const ClassifierOutput<float> out = model.forward(drop ? dropped : batch.ids, batch.mask);
     const Tensor<float> loss = classification_loss(out.logits, batch.labels, options.label_smoothing);
     loss_value = loss.item();
     if (!std::isfinite(loss_value))

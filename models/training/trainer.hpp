@@ -39,7 +39,7 @@ struct TrainOptions {
   // Three regularisers of the training pass alone (Note [Word dropout, label smoothing, EMA]):
   double word_dropout = 0;        // each real token of a training batch becomes <unk> with this probability
   double label_smoothing = 0;     // ε: the target is (1 − ε)·one-hot + ε/C (PyTorch's label_smoothing)
-  double ema = 0;                 // decay of an exponential moving average of the weights, scored and kept instead of them; 0: off
+  double ema = 0;                 // decay of a moving average of the weights, scored and kept instead of them; 0: off
   bool check_finite = false;      // anomaly mode: stop at the first non-finite value or gradient
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal handler) to stop after the current batch
   Cores* cores = nullptr;  // --threads: BLAS threads while training, workers while validating; null: as BLAS is set

@@ -175,11 +175,15 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(number_in(0, 0.95));
   cmd.add_option("--state-dropout", args.state_dropout, "dropout on the pooled vector, before the classifier")
       ->check(number_in(0, 0.95));
-  cmd.add_option("--word-dropout", args.word_dropout, "each real token of a training batch becomes <unk> with this probability")
+  cmd.add_option("--word-dropout", args.word_dropout,
+                 "each real token of a training batch becomes <unk> with this probability")
       ->check(number_in(0, 0.95));
-  cmd.add_option("--label-smoothing", args.label_smoothing, "ε: train towards (1 − ε)·one-hot + ε/3 instead of the one-hot label")
+  cmd.add_option("--label-smoothing", args.label_smoothing,
+                 "ε: train towards (1 − ε)·one-hot + ε/3 instead of the one-hot label")
       ->check(number_in(0, 0.95));
-  cmd.add_option("--ema", args.ema, "decay of a moving average of the weights that validation scores and the checkpoint keeps (0: off; e.g. 0.999)")
+  cmd.add_option("--ema", args.ema,
+                 "decay of a moving average of the weights that validation scores and the checkpoint keeps "
+                 "(0: off; e.g. 0.995)")
       ->check(number_in(0, 0.9999));
   cmd.add_option("--min-count", args.min_count, "a training token seen fewer times is <unk>")
       ->check(any_count())->capture_default_str();

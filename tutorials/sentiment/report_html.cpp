@@ -198,7 +198,8 @@ std::string settings_html(const ReportData& r) {
          row("gradient clipping", fmt::format("{}", t.clip_norm)) +
          row("schedule", t.warmup > 0 ? fmt::format("{} after a {:g} warm-up", t.schedule, t.warmup) : t.schedule) +
          row("weight decay", fmt::format("{}{}", t.weight_decay, t.decoupled_decay ? " (decoupled)" : "")) +
-         row("word dropout / label smoothing / weight EMA", fmt::format("{} / {} / {}", t.word_dropout, t.label_smoothing, t.ema)) +
+         row("word dropout / label smoothing / weight EMA",
+             fmt::format("{} / {} / {}", t.word_dropout, t.label_smoothing, t.ema)) +
          row("seed", std::to_string(t.seed)) + row("max tokens", std::to_string(r.info.max_tokens)) +
          row("vocabulary min count", std::to_string(r.info.min_count));
   out += "</table>\n";
