@@ -10,15 +10,15 @@
 #include <memory>
 #include <numeric>
 #include <tuple>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
-#include <xtensor/xnoalias.hpp>
 #include <xtensor/xview.hpp>
+#include <xsimd/xsimd.hpp>
 
 #include "autograd/fast/gemm.hpp"
-#include "autograd/fast/kernels.hpp"
 #include "nn/init.hpp"
 
 namespace tg {
@@ -186,6 +186,30 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // (padding reads it). tests/test_lstm.cpp checks the packed schedule against run_masked
 // in value and gradient, and by central differences.
 namespace {
+// One row of a step, after z's gemms: the bias b added, then
+//   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)    c' = f ⊙ c + i ⊙ ĝ    h' = o ⊙ tanh c'
+// in one pass over the row (c = 0 when c_prev is null: the sequence's first step). i, f, ĝ,
+// o replace z in place, for backward. SIMD-wide (xsimd) columns first, then one at a time.
+template <class T>
+void lstm_cell_row(T* z, const T* b, const T* c_prev, T* c, T* tanh_c, T* h, std::size_t H) {
+  using V = xsimd::batch<T>;
+  const auto columns = [&](std::size_t j, auto width) {
+    using U = decltype(width);  // V: V::size columns from j; T: column j alone
+    using std::exp, std::tanh;  // for T; ADL finds xsimd's for V
+    const auto load = [](const T* p) { if constexpr (std::is_same_v<U, T>) return *p; else return U::load_unaligned(p); };
+    const auto store = [](T* p, U v) { if constexpr (std::is_same_v<U, T>) *p = v; else v.store_unaligned(p); };
+    const auto gate = [&](std::size_t k) { return load(z + k * H + j) + load(b + k * H + j); };
+    const auto sigmoid = [](U v) { return U(1) / (U(1) + exp(-v)); };
+    const U i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh(gate(2)), o = sigmoid(gate(3));
+    const U c_next = c_prev ? f * load(c_prev + j) + i * g : i * g, t = tanh(c_next);
+    store(z + j, i), store(z + H + j, f), store(z + 2 * H + j, g), store(z + 3 * H + j, o);
+    store(c + j, c_next), store(tanh_c + j, t), store(h + j, o * t);
+  };
+  std::size_t j = 0;
+  for (; j + V::size <= H; j += V::size) columns(j, V{});
+  for (; j < H; ++j) columns(j, T{});
+}
+
 template <class T>
 Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> bias, const Tensor<T>& w_hh_t,
                           const PackedLayout& p, bool reverse) {
@@ -203,39 +227,20 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> b
                                   : Step{p.offset[t], n, order.back().row, std::min(n, order.back().n)});
   }
 
-  auto gates = std::make_shared<Array<T>>(fast::bias_rows(bias, N, G));  // z, then i, f, ĝ, o
-  fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(1));
+  auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({N, G}));  // z, then i, f, ĝ, o
+  fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(0));
   auto tanh_c = std::make_shared<Array<T>>(Array<T>::from_shape({N, H}));  // tanh c' per row
-  Array<T> out = xt::zeros<T>({2 * (N + 1), H});
+  Array<T> out = Array<T>::from_shape({2 * (N + 1), H});  // every row but the two padding rows is written below
+  std::fill_n(out.data(), H, T(0));
+  std::fill_n(out.data() + (N + 1) * H, H, T(0));
   T* const hs = out.data() + H;            // packed row r's h at hs + r·H
   T* const cs = out.data() + (N + 2) * H;  // and its c at cs + r·H
-  Array<T> candidate;
   for (const auto& [row, n, prev_row, m] : order) {
     T* z = gates->data() + row * G;
     if (m > 0) fast::gemm(hs + prev_row * H, H, false, w_hh_t.value().data(), G, false, z, m, G, H, T(1));
-    // i, f, o = σ(z), ĝ = tanh(z₂): the reference's xtensor functions over the step's block.
-    const fast::AxisRange g_block = fast::axis_range(Shape{n, G}, 1, 2 * H, 3 * H);
-    candidate.resize({n, H});
-    fast::copy_range_out(z, candidate.data(), g_block);
-    xt::noalias(candidate) = xt::tanh(candidate);
-    auto block = xt::adapt(z, n * G, xt::no_ownership(), std::array<std::size_t, 1>{n * G});
-    xt::noalias(block) = T(1) / (T(1) + xt::exp(-block));
-    fast::copy_range_in(z, candidate.data(), g_block);
-    for (std::size_t r = 0; r < n; ++r) {  // c' = f ⊙ c + i ⊙ ĝ
-      const T* a = z + r * G;
-      T* c = cs + (row + r) * H;
-      for (std::size_t j = 0; j < H; ++j) c[j] = a[j] * a[2 * H + j];
-      if (r < m)
-        for (std::size_t j = 0; j < H; ++j) c[j] += a[H + j] * cs[(prev_row + r) * H + j];
-    }
-    auto c_block = xt::adapt(cs + row * H, n * H, xt::no_ownership(), std::array<std::size_t, 1>{n * H});
-    auto t_block = xt::adapt(tanh_c->data() + row * H, n * H, xt::no_ownership(), std::array<std::size_t, 1>{n * H});
-    xt::noalias(t_block) = xt::tanh(c_block);
-    for (std::size_t r = 0; r < n; ++r) {  // h' = o ⊙ tanh c'
-      const T *o = z + r * G + 3 * H, *tc = tanh_c->data() + (row + r) * H;
-      T* h = hs + (row + r) * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
-    }
+    for (std::size_t r = 0; r < n; ++r)
+      lstm_cell_row(z + r * G, bias.value().data(), r < m ? cs + (prev_row + r) * H : nullptr, cs + (row + r) * H,
+                    tanh_c->data() + (row + r) * H, hs + (row + r) * H, H);
   }
 
   return record<T>("lstm_recurrence", std::move(out), {x, w_ih, bias, w_hh_t},
