@@ -165,11 +165,13 @@ TEST_CASE("lstm: evaluation sees a weight written in place between forwards") {
   CHECK(max_abs_diff(lstm.forward(x, lengths).states.value(), masked_states()) <= 1e-14);
 }
 
+// H = 19: the fused step's SIMD-wide columns and its one-at-a-time rest; H = 3: the rest alone.
 TEST_CASE("lstm: the packed schedule gives the masked schedule's values and gradients") {
-  for (bool bidirectional : {false, true}) {
+  for (auto [bidirectional, hidden] : {std::pair{false, 3}, {true, 3}, {false, 19}, {true, 19}}) {
     CAPTURE(bidirectional);
+    CAPTURE(hidden);
     std::mt19937_64 rng(8);
-    tg::LSTM<double> lstm(4, 3, rng, bidirectional);
+    tg::LSTM<double> lstm(4, std::size_t(hidden), rng, bidirectional);
     const Tensor<double> x = random_input({6, 7, 4}, 71);
     const tg::Ids lengths = {3, 7, 0, 5, 3, 1};  // unsorted, a tie, an empty sequence, T = 7
     auto run = [&](bool packed) {

@@ -32,6 +32,10 @@
 #endif
 
 extern "C" void openblas_set_num_threads(int);
+// The kernels OpenBLAS chose at load (from the CPU, or from OPENBLAS_CORETYPE when set): on
+// one Zen 5 core its AVX2 "Haswell" kernels made the LSTM layer 1.3-1.4x slower than its
+// AVX-512 "Cooperlake" ones (docs/benchmarks.md), so every result names them.
+extern "C" char* openblas_get_corename(void);
 
 namespace {
 
@@ -514,14 +518,15 @@ int main(int argc, char** argv) {
 
     if (json) {
       nlohmann::json j;
-      j["config"] = {{"openblas_threads", threads}, {"contention", contention}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
+      j["config"] = {{"openblas_threads", threads}, {"openblas_kernels", openblas_get_corename()}, {"contention", contention}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
                      {"foreign_cpu_percent", foreign}};
       for (const Part& p : parts) j[p.key] = part_json(p);
       fmt::print("{}\n", j.dump(2));
       return 0;
     }
-    fmt::print("tapegrad engine benchmark — {} OpenBLAS thread(s), median/min of {} reps after {} warm-up.\n"
-               "Other processes used {:.0f}% of the machine's CPU meanwhile{}{}.\n", threads, reps, warmup, foreign,
+    fmt::print("tapegrad engine benchmark — {} OpenBLAS thread(s) ({} kernels), median/min of {} reps after {} "
+               "warm-up.\nOther processes used {:.0f}% of the machine's CPU meanwhile{}{}.\n", threads,
+               openblas_get_corename(), reps, warmup, foreign,
                contention > 0 ? fmt::format(" ({} of them started by --contention)", contention) : "",
                foreign > 5 && contention == 0 ? ": the numbers are contended, rerun on a quiet machine" : "");
     for (const Part& p : parts) print_part(p);
