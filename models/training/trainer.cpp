@@ -4,6 +4,11 @@
 #include "models/training/trainer.hpp"
 
 #include <malloc.h>
+#if __has_include(<mimalloc.h>)
+#include <mimalloc.h>
+#pragma weak mi_option_set  // defined only in a program linked with mimalloc (tg_use_fast_allocator)
+#define TG_CAN_TUNE_MIMALLOC 1
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -26,12 +31,18 @@ namespace tg {
 // from fresh mmaps. The tape makes a fresh temporary per op, so each op of a batch would
 // page-fault its memory back in: that made one LSTM step ~12× slower. Keeping up to 256 MB
 // of freed memory, and serving blocks under 64 MB from the heap, removes the faults. Called
-// on entry by training and evaluation (it is idempotent and cheap); under mimalloc, which the
-// programs link when present, glibc's settings have nothing to act on.
+// on entry by training and evaluation (it is idempotent and cheap). The programs allocate
+// through mimalloc when it is present; it gives freed pages back to the kernel 25 ms after
+// they empty (its decommit_delay), which for the LSTM's (N,4H) buffers of a long batch is
+// between two uses: bench_engine --part lstm page-faulted 126,000 times in 30 repetitions,
+// 34,000 with a delay of one second. So under mimalloc, freed pages stay for a second.
 void keep_freed_memory() {
   static const bool tuned = [] {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
+#ifdef TG_CAN_TUNE_MIMALLOC
+    if (&mi_option_set != nullptr) mi_option_set(mi_option_decommit_delay, 1000);
+#endif
     return true;
   }();
   (void)tuned;

@@ -122,8 +122,9 @@ struct Evaluation {
 Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedData& data,
                                std::size_t batch_size = 256, WorkerPool* pool = nullptr);
 
-// Makes glibc's malloc keep freed memory instead of handing it back to the kernel after
-// every batch (Note [Keeping freed memory] in trainer.cpp). Training and evaluation call it.
+// Makes glibc's malloc, and mimalloc in the programs that link it, keep freed memory instead
+// of handing it back to the kernel after every batch (Note [Keeping freed memory] in
+// trainer.cpp). Training and evaluation call it.
 void keep_freed_memory();
 
 // The index of the largest value in row b of a (B,C) array of logits or probabilities: the
