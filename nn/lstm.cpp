@@ -166,13 +166,14 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 // The packed schedule's whole layer as one recorded op, "lstm_recurrence": given the
 // packed input rows x (N,E), W_ih (4H,E), the summed biases b (4H) and W_hhᵀ (H,4H), it
-// computes the input half of z for every row at once, z = b + x W_ihᵀ (one gemm), into one
+// computes the input half of z for every row at once, z = x W_ihᵀ (one gemm), into one
 // (N,4H) buffer, runs the steps of lstm.hpp's equations in place there, and writes each
 // step's h and c straight into packed buffers — no per-step op, slice or copy.
 // Rows of step t are offset[t] … offset[t]+active[t]; its first m rows continue the
 // sequences of the step before (m = that step's active count, at most active[t]; the rest
 // start from h = c = 0). Per step, with zₖ the columns kH..(k+1)H of z:
 //   z += h_prev · W_hhᵀ   (first m rows)
+//   then row by row, in one pass (lstm_cell_row): z += b,
 //   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)    c' = f ⊙ c + i ⊙ ĝ    h' = o ⊙ tanh c'
 // Backward runs the steps the other way. dh' and dc' are the output's gradient at the
 // step's rows plus what the next step sent back; then
@@ -196,7 +197,9 @@ void lstm_cell_row(T* z, const T* b, const T* c_prev, T* c, T* tanh_c, T* h, std
   const auto columns = [&](std::size_t j, auto width) {
     using U = decltype(width);  // V: V::size columns from j; T: column j alone
     using std::exp, std::tanh;  // for T; ADL finds xsimd's for V
-    const auto load = [](const T* p) { if constexpr (std::is_same_v<U, T>) return *p; else return U::load_unaligned(p); };
+    const auto load = [](const T* p) {
+      if constexpr (std::is_same_v<U, T>) return *p; else return U::load_unaligned(p);
+    };
     const auto store = [](T* p, U v) { if constexpr (std::is_same_v<U, T>) *p = v; else v.store_unaligned(p); };
     const auto gate = [&](std::size_t k) { return load(z + k * H + j) + load(b + k * H + j); };
     const auto sigmoid = [](U v) { return U(1) / (U(1) + exp(-v)); };
