@@ -238,11 +238,12 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> b
   std::fill_n(out.data() + (N + 1) * H, H, T(0));
   T* const hs = out.data() + H;            // packed row r's h at hs + r·H
   T* const cs = out.data() + (N + 2) * H;  // and its c at cs + r·H
+  const T* const b = bias.value().data();
   for (const auto& [row, n, prev_row, m] : order) {
     T* z = gates->data() + row * G;
     if (m > 0) fast::gemm(hs + prev_row * H, H, false, w_hh_t.value().data(), G, false, z, m, G, H, T(1));
     for (std::size_t r = 0; r < n; ++r)
-      lstm_cell_row(z + r * G, bias.value().data(), r < m ? cs + (prev_row + r) * H : nullptr, cs + (row + r) * H,
+      lstm_cell_row(z + r * G, b, r < m ? cs + (prev_row + r) * H : nullptr, cs + (row + r) * H,
                     tanh_c->data() + (row + r) * H, hs + (row + r) * H, H);
   }
 

@@ -7,7 +7,6 @@
 #if __has_include(<mimalloc.h>)
 #include <mimalloc.h>
 #pragma weak mi_option_set  // defined only in a program linked with mimalloc (tg_use_fast_allocator)
-#define TG_CAN_TUNE_MIMALLOC 1
 #endif
 
 #include <chrono>
@@ -40,7 +39,7 @@ void keep_freed_memory() {
   static const bool tuned = [] {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
-#ifdef TG_CAN_TUNE_MIMALLOC
+#if __has_include(<mimalloc.h>)
     if (&mi_option_set != nullptr) mi_option_set(mi_option_decommit_delay, 1000);
 #endif
     return true;

@@ -518,7 +518,8 @@ int main(int argc, char** argv) {
 
     if (json) {
       nlohmann::json j;
-      j["config"] = {{"openblas_threads", threads}, {"openblas_kernels", openblas_get_corename()}, {"contention", contention}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
+      j["config"] = {{"openblas_threads", threads}, {"openblas_kernels", openblas_get_corename()},
+                     {"contention", contention}, {"reps", reps}, {"warmup", warmup}, {"chain", chain},
                      {"foreign_cpu_percent", foreign}};
       for (const Part& p : parts) j[p.key] = part_json(p);
       fmt::print("{}\n", j.dump(2));
