@@ -46,9 +46,11 @@ bool pooling_learns_alpha(const SentimentClassifier<T>& model);
 // Explains the model's prediction on one sequence of token ids (non-empty; the model is put
 // in evaluation mode). `tokens`/`known` of the result are left empty: explain_text fills them.
 // Occlusion of a one-token sequence compares with the sequence [<unk>], which is what the
-// model reads for an empty text.
+// model reads for an empty text. `tokens`, one per id, are needed when the model reads
+// subwords (Note [Subword features]): their n-grams are part of its input.
 template <class T>
-Explanation explain_ids(SentimentClassifier<T>& model, const std::vector<std::int64_t>& ids);
+Explanation explain_ids(SentimentClassifier<T>& model, const std::vector<std::int64_t>& ids,
+                        const std::vector<std::string>& tokens = {});
 
 // The same for a text, encoded as `predict` does (at most max_tokens tokens).
 template <class T>

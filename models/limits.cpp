@@ -26,13 +26,16 @@ void check_at_most(std::uint64_t value, std::uint64_t limit, std::string_view wh
 std::uint64_t classifier_parameter_count(const ClassifierConfig& c) {
   const EncoderEntry& encoder = encoder_entry(c.encoder);
   const std::uint64_t V = c.vocab_size, E = c.embedding_dim, C = c.classes, D = encoder.output_size(c);
-  return V * E + encoder.parameter_count(c) + pooling_entry(c.pooling).parameter_count(D) + C * D + C;
+  const std::uint64_t subwords = c.subword_buckets > 0 ? (std::uint64_t{c.subword_buckets} + 1) * E : 0;
+  return V * E + encoder.parameter_count(c) + pooling_entry(c.pooling).parameter_count(D) + C * D + C + subwords;
 }
 
 std::uint64_t batch_activation_bytes(const ClassifierConfig& c, std::size_t batch, std::size_t steps,
                                      bool recording) {
   const EncoderEntry& encoder = encoder_entry(c.encoder);
-  const std::uint64_t per_sequence = std::uint64_t{steps} * (recording ? kRecordingPerE : kLivePerE) * c.embedding_dim +
+  const std::uint64_t per_e = (recording ? kRecordingPerE : kLivePerE) +
+                              (c.subword_buckets > 0 ? (recording ? 3 : 1) * kMaxSubwordsPerToken + 2 : 0);
+  const std::uint64_t per_sequence = std::uint64_t{steps} * per_e * c.embedding_dim +
                                      encoder.activation_floats(c, steps, recording) +
                                      pooling_entry(c.pooling).activation_floats(encoder.output_size(c), steps, recording);
   return std::uint64_t{batch} * per_sequence * sizeof(float);
@@ -43,6 +46,7 @@ void check_classifier_size(const ClassifierConfig& c) {
   check_at_most(c.embedding_dim, kMaxWidth, "embedding size");
   check_at_most(c.hidden_size, kMaxWidth, "hidden size");
   check_at_most(c.classes, kMaxWidth, "class count");
+  check_at_most(c.subword_buckets, kMaxSubwordBuckets, "subword buckets");
   const std::uint64_t parameters = classifier_parameter_count(c);
   if (parameters > kMaxParameters)
     throw Error(fmt::format("vocabulary {} × embedding {} with hidden size {}{} makes {} parameters ({} of "

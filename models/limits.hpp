@@ -46,6 +46,13 @@ inline constexpr std::uint64_t kMaxParameters = 100'000'000;
 inline constexpr std::size_t kMaxSequenceLength = 10'000;
 inline constexpr std::size_t kMaxBatchSize = 65'536;
 inline constexpr std::uint64_t kMaxBatchBytes = std::uint64_t{4} << 30;
+// Subword features (Note [Subword features], models/data/subwords.hpp): at most this many
+// table rows, and n-grams (n = 3…5) of a token's first kSubwordCharacters characters only,
+// so a bag holds at most kMaxSubwordsPerToken ids; the activation estimate counts a
+// recorded bag as (3·kMaxSubwordsPerToken + 2)·E floats per position.
+inline constexpr std::size_t kMaxSubwordBuckets = std::size_t{1} << 22;
+inline constexpr std::size_t kSubwordCharacters = 20;
+inline constexpr std::size_t kMaxSubwordsPerToken = 3 * (kSubwordCharacters + 2) - 9;  // 20 + 19 + 18
 
 // Note [Input size limits]
 // Every reader knows the largest input that can be valid and stops there, with one error

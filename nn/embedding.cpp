@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include <xtensor/xview.hpp>
-
 #include "nn/init.hpp"
 
 namespace tg {
@@ -13,11 +11,8 @@ template <class T>
 Embedding<T>::Embedding(std::size_t num_embeddings, std::size_t embedding_dim, std::mt19937_64& rng)
     : num_embeddings(num_embeddings), embedding_dim(embedding_dim) {
   if (num_embeddings == 0) throw Error("Embedding: a table needs at least the padding row (V ≥ 1)");
-  // Draw the whole table, then zero row 0, as PyTorch does: a seed gives the same
-  // rows 1… whether or not there is padding.
-  Array<T> init = normal_init<T>({num_embeddings, embedding_dim}, rng);
-  xt::view(init, padding_id, xt::all()) = T(0);
-  weight = this->register_parameter("weight", std::move(init));
+  static_assert(padding_id == 0, "embedding_init zeroes row 0");
+  weight = this->register_parameter("weight", embedding_init<T>(num_embeddings, embedding_dim, rng));
 }
 
 template <class T>

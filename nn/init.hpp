@@ -3,6 +3,7 @@
 // std::normal_distribution are implementation-defined: a seed gives the same weights
 // with every standard library.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -29,6 +30,16 @@ Array<T> normal_init(const Shape& shape, std::mt19937_64& rng) {
     v = static_cast<T>(std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2));
   }
   return a;
+}
+
+// An embedding table (rows, width) from N(0, 1) with row 0, the padding row, zeroed:
+// PyTorch's Embedding(padding_idx=0) and EmbeddingBag(padding_idx=0). The whole table is
+// drawn first, as PyTorch does, so a seed gives the same rows 1… whether or not there is padding.
+template <class T>
+Array<T> embedding_init(std::size_t rows, std::size_t width, std::mt19937_64& rng) {
+  Array<T> table = normal_init<T>({rows, width}, rng);
+  std::fill_n(table.data(), width, T(0));
+  return table;
 }
 
 }  // namespace tg

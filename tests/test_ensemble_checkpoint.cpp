@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "helpers.hpp"
+#include "synthetic_split.hpp"
 #include "models/checkpoint/sentiment_checkpoint.hpp"
 #include "models/data/synthetic_tweets.hpp"
 
@@ -18,28 +19,20 @@ namespace {
 
 // Three tiny models (seeds 1–3) briefly trained on the same synthetic tweets and vocabulary.
 struct Members {
-  std::vector<std::string> texts;
-  tg::Vocabulary vocab;
+  tg::test::SyntheticSplit split{5};
+  const std::vector<std::string>& texts = split.texts;
+  const tg::Vocabulary& vocab = split.vocab;
   std::vector<std::unique_ptr<tg::SentimentClassifier<float>>> models;
   std::vector<tg::SentimentCheckpoint> infos;
 
   Members() {
-    std::vector<tg::LabelledText> rows;
-    for (const tg::SyntheticTweet& t : tg::generate_tweets(120, 5)) {
-      texts.push_back(t.text);
-      rows.push_back({t.text, t.label});
-    }
-    std::vector<std::string_view> views(texts.begin(), texts.begin() + 90);
-    vocab = tg::Vocabulary::build(views);
-    const tg::EncodedData train = tg::encode_dataset({rows.begin(), rows.begin() + 90}, vocab);
-    const tg::EncodedData valid = tg::encode_dataset({rows.begin() + 90, rows.end()}, vocab);
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
       tg::SentimentCheckpoint info;
       info.model = {.vocab_size = vocab.size(), .embedding_dim = 8, .hidden_size = 8, .seed = seed};
       info.train = {.lr = 1e-2, .batch_size = 32, .epochs = 2, .seed = seed};
       info.recipe = "canonical";
       models.push_back(std::make_unique<tg::SentimentClassifier<float>>(info.model));
-      info.history = tg::train_classifier(*models.back(), train, valid, info.train);
+      info.history = tg::train_classifier(*models.back(), split.train, split.valid, info.train);
       infos.push_back(info);
     }
   }

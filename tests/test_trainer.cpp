@@ -109,6 +109,8 @@ TEST_CASE("recipes: canonical is the reference settings, default regularises it,
   CHECK(d.model.embedding_dropout == 0.3);
   CHECK(d.train.word_dropout == 0.2);
   CHECK(r.train.word_dropout == 0);
+  CHECK(d.model.subword_buckets == 20000);  // Note [Subword features]
+  CHECK(r.model.subword_buckets == 0);      // the reference model reads word ids alone
   CHECK(d.model.state_dropout == 0.5);
   CHECK(d.train.decoupled_decay);
   CHECK(d.train.weight_decay == 0.01);

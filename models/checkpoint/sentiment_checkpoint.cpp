@@ -39,10 +39,12 @@ constexpr int kFormatVersion = 1;
 // ---- structs to JSON (keys in the order written, for a reader) --------------------
 
 ordered_json model_json(const ClassifierConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"embedding_dim", c.embedding_dim}, {"hidden_size", c.hidden_size},
-          {"classes", c.classes},       {"encoder", c.encoder}, {"encoder_settings", c.encoder_settings},
-          {"pooling", c.pooling},       {"bidirectional", c.bidirectional},
-          {"embedding_dropout", c.embedding_dropout}, {"state_dropout", c.state_dropout}, {"seed", c.seed}};
+  ordered_json j = {{"vocab_size", c.vocab_size}, {"embedding_dim", c.embedding_dim}, {"hidden_size", c.hidden_size},
+                    {"classes", c.classes},       {"encoder", c.encoder}, {"encoder_settings", c.encoder_settings},
+                    {"pooling", c.pooling},       {"bidirectional", c.bidirectional},
+                    {"embedding_dropout", c.embedding_dropout}, {"state_dropout", c.state_dropout}, {"seed", c.seed}};
+  if (c.subword_buckets > 0) j["subword_buckets"] = c.subword_buckets;  // absent: none, as before subwords
+  return j;
 }
 
 ordered_json train_json(const TrainOptions& o) {
@@ -176,6 +178,7 @@ ClassifierConfig read_model(const Field& f) {
   c.embedding_dropout = f["embedding_dropout"].in_range(0, 1);
   c.state_dropout = f["state_dropout"].in_range(0, 1);
   c.seed = f["seed"].count();
+  if (f.value.contains("subword_buckets")) c.subword_buckets = f["subword_buckets"].size_in(1, kMaxSubwordBuckets);
   try {  // the product of the sizes, before vocab.txt or weights.npz is read
     check_classifier_size(c);
   } catch (const Error& e) {

@@ -39,16 +39,31 @@ SentimentClassifier<T>::SentimentClassifier(const ClassifierConfig& config)
                                                                   encoder->reversed_half(), init_rng_)),
       state_dropout(config.state_dropout, config.seed * 2 + 2),
       classifier(encoder->output_size(), config.classes, init_rng_) {
+  if (config.subword_buckets > 0) subword_embedding.emplace(config.subword_buckets + 1, config.embedding_dim, init_rng_);
   this->register_module("embedding", embedding);
   this->register_module("embedding_dropout", embedding_dropout);
   this->register_module(encoder_entry(config.encoder).module_name, *encoder);
   this->register_module(pooling_entry(config.pooling).module_name, *pooling);
   this->register_module("state_dropout", state_dropout);
   this->register_module("classifier", classifier);
+  if (subword_embedding) this->register_module("subword_embedding", *subword_embedding);
 }
 
 template <class T>
-ClassifierOutput<T> SentimentClassifier<T>::forward(const Ids& ids, const Mask& mask) {
+Tensor<T> SentimentClassifier<T>::embed(const Ids& ids, const Ids* subwords) const {
+  if (!subword_embedding) {
+    if (subwords) throw Error("classifier: subword bags given to a model without a subword table");
+    return embedding.forward(ids);
+  }
+  if (!subwords || subwords->dimension() != 3 || subwords->shape()[0] != ids.shape()[0] ||
+      subwords->shape()[1] != ids.shape()[1])
+    throw Error(fmt::format("classifier: a model with subwords needs their bags (B,T,K) for ids {}, got {}",
+                            shape_str(ids.shape()), subwords ? shape_str(subwords->shape()) : "none"));
+  return embedding.forward(ids) + subword_embedding->forward(*subwords);
+}
+
+template <class T>
+ClassifierOutput<T> SentimentClassifier<T>::forward(const Ids& ids, const Mask& mask, const Ids* subwords) {
   if (ids.dimension() != 2 || !shapes_equal(ids.shape(), mask.shape()))
     throw Error(fmt::format("classifier: ids {} and mask {} must both be (B,T)", shape_str(ids.shape()),
                             shape_str(mask.shape())));
@@ -57,7 +72,7 @@ ClassifierOutput<T> SentimentClassifier<T>::forward(const Ids& ids, const Mask& 
   } catch (const Error& e) {
     throw Error(fmt::format("classifier: {}", e.what()));
   }
-  Tensor<T> x = embedding_dropout.forward(embedding.forward(ids));  // (B,T,E)
+  Tensor<T> x = embedding_dropout.forward(embed(ids, subwords));  // (B,T,E)
   Tensor<T> states = encoder->encode(x, mask);                      // (B,T,D)
   Pooled<T> pooled = pooling->forward(states, mask);                // s (B,D), α (B,T)
   Tensor<T> logits = classifier.forward(state_dropout.forward(pooled.pooled));

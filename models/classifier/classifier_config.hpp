@@ -22,6 +22,9 @@ struct ClassifierConfig {
   double embedding_dropout = 0;    // on the embedded tokens (B,T,E)
   double state_dropout = 0;        // on the pooled vector s (B,D), before the classifier
   std::uint64_t seed = 1;          // initial weights and dropout masks
+  // Rows of the hashed character n-gram table whose mean joins each word's embedding
+  // (Note [Subword features], models/data/subwords.hpp); 0: none, the model reads word ids alone.
+  std::size_t subword_buckets = 0;
   // Settings an encoder declares beyond the ones above (EncoderEntry::settings), by name.
   // A setting left out takes the entry's default.
   std::map<std::string, double> encoder_settings = {};

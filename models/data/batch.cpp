@@ -44,12 +44,22 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
 
 }  // namespace
 
-Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng) {
+Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng, Ids* subwords) {
   if (!(p >= 0 && p < 1)) throw Error(fmt::format("drop_tokens: p = {} (expected a fraction from 0 to below 1)", p));
+  if (subwords && (subwords->dimension() != 3 || subwords->shape()[0] != batch.ids.shape()[0] ||
+                   subwords->shape()[1] != batch.ids.shape()[1]))
+    throw Error(fmt::format("drop_tokens: subword bags {} do not fit ids {}", shape_str(subwords->shape()),
+                            shape_str(batch.ids.shape())));
   Ids ids = batch.ids;
   std::bernoulli_distribution drop(p);
   for (std::size_t i = 0; i < ids.size(); ++i)
-    if (batch.mask.flat(i) && drop(rng)) ids.flat(i) = replacement;
+    if (batch.mask.flat(i) && drop(rng)) {
+      ids.flat(i) = replacement;
+      if (subwords) {
+        const std::size_t K = subwords->shape()[2];
+        std::fill_n(subwords->data() + i * K, K, std::int64_t{0});
+      }
+    }
   return ids;
 }
 

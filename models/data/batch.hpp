@@ -35,7 +35,9 @@ Batch make_batch(const std::vector<std::vector<std::int64_t>>& sequences, const 
 
 // The batch's ids with each real token (mask true) replaced by `replacement` with
 // probability p; padding is never touched (word dropout, models/training/trainer.cpp).
-Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng);
+// Given the batch's subword bags (B,T,K), it also empties the bags of the dropped tokens.
+Ids drop_tokens(const Batch& batch, double p, std::int64_t replacement, std::mt19937_64& rng,
+                Ids* subwords = nullptr);
 
 // The batches of a dataset, epoch by epoch. It keeps its own copy of the data, and
 // checks it all once: sizes and lengths in range, ids and labels not negative.

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -106,12 +107,16 @@ std::vector<std::vector<std::size_t>> deal_rows(const Mask& mask, std::size_t sh
   return dealt;
 }
 
-// The given rows of a (B,T) array, cut to their first `width` columns.
+// The given rows of a (B,T,…) array, cut to their first `width` steps.
 template <class A>
 A take_rows(const A& array, const std::vector<std::size_t>& rows, std::size_t width) {
-  A out = A::from_shape({rows.size(), width});
+  Shape shape(array.shape().begin(), array.shape().end());
+  const std::size_t steps = shape[1], inner = array.size() / std::max<std::size_t>(shape[0] * steps, 1);
+  shape[0] = rows.size();
+  shape[1] = width;
+  A out = A::from_shape(shape);
   for (std::size_t i = 0; i < rows.size(); ++i)
-    std::copy_n(&array(rows[i], 0), width, &out(i, 0));
+    std::copy_n(array.data() + rows[i] * steps * inner, width * inner, out.data() + i * width * inner);
   return out;
 }
 
@@ -137,10 +142,10 @@ void check_evaluation(const SentimentClassifier<T>& model, const Ids& ids, const
 
 template <class T>
 ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& ids, const Mask& mask,
-                                     WorkerPool& pool) {
+                                     WorkerPool& pool, const Ids* subwords) {
   check_evaluation(model, ids, mask);
   const std::size_t B = ids.shape()[0], steps = ids.shape()[1], shares = std::min(pool.size(), B);
-  if (shares <= 1) return model.forward(ids, mask);
+  if (shares <= 1) return model.forward(ids, mask, subwords);
   const std::vector<std::vector<std::size_t>> dealt = deal_rows(mask, shares);
   std::vector<ClassifierOutput<T>> outputs(shares);
   std::vector<std::function<void()>> jobs;
@@ -148,7 +153,9 @@ ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& i
     jobs.emplace_back([&, s] {
       const NoGrad<T> no_grad;
       const std::size_t width = std::max<std::size_t>(1, row_extent(mask, dealt[s].front()));  // longest first
-      outputs[s] = model.forward(take_rows(ids, dealt[s], width), take_rows(mask, dealt[s], width));
+      const std::optional<Ids> bags = subwords ? std::optional(take_rows(*subwords, dealt[s], width)) : std::nullopt;
+      outputs[s] = model.forward(take_rows(ids, dealt[s], width), take_rows(mask, dealt[s], width),
+                                 bags ? &*bags : nullptr);
     });
   pool.run(jobs);
   Array<T> logits = Array<T>::from_shape({B, outputs[0].logits.shape()[1]});
@@ -160,8 +167,10 @@ ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& i
   return {Tensor<T>(std::move(logits)), Tensor<T>(std::move(alpha))};
 }
 
-template ClassifierOutput<float> forward_parallel(SentimentClassifier<float>&, const Ids&, const Mask&, WorkerPool&);
-template ClassifierOutput<double> forward_parallel(SentimentClassifier<double>&, const Ids&, const Mask&, WorkerPool&);
+template ClassifierOutput<float> forward_parallel(SentimentClassifier<float>&, const Ids&, const Mask&, WorkerPool&,
+                                                  const Ids*);
+template ClassifierOutput<double> forward_parallel(SentimentClassifier<double>&, const Ids&, const Mask&, WorkerPool&,
+                                                   const Ids*);
 
 // ---- --threads ---------------------------------------------------------------------
 

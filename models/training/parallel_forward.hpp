@@ -72,9 +72,10 @@ class WorkerPool {
 // to rounding (a share's gemms have other row counts). Evaluation only: the model must be
 // in eval mode and nothing may be recording in this thread (use NoGrad); otherwise it
 // throws. Each thread calls BLAS, so run BLAS single-threaded (Cores::for_evaluation does).
+// subwords: the batch's bags (B,T,K) when the model reads them, as SentimentClassifier::forward.
 template <class T>
 ClassifierOutput<T> forward_parallel(SentimentClassifier<T>& model, const Ids& ids, const Mask& mask,
-                                     WorkerPool& pool);
+                                     WorkerPool& pool, const Ids* subwords = nullptr);
 
 // ---- --threads ---------------------------------------------------------------------
 

@@ -14,11 +14,13 @@
 #include <numbers>
 #include <optional>
 #include <random>
+#include <span>
 
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
 #include "models/data/batch.hpp"
+#include "models/data/subwords.hpp"
 #include "models/limits.hpp"
 #include "models/classifier/registry.hpp"
 #include "nn/optim.hpp"
@@ -118,6 +120,15 @@ void restore_values(const NamedTensors<float>& params, const std::vector<Array<f
 
 bool stop_requested(const TrainOptions& o) { return o.stop && o.stop->load(); }
 
+// A batch's subword bags when the model reads them (Note [Subword features]), from the
+// texts its rows index.
+std::optional<Ids> subword_bags_of(const SentimentClassifier<float>& model, const Batch& batch,
+                                   std::span<const std::string> texts) {
+  const std::size_t buckets = model.config().subword_buckets;
+  if (buckets == 0) return std::nullopt;
+  return batch_subword_bags(batch, texts, buckets);
+}
+
 // Note [Word dropout, label smoothing, EMA]: the default recipe's validation loss rises
 // after its fifth epoch while training loss keeps falling. Three regularisers of the
 // training pass, each off at 0 (docs/accuracy.md measures them):
@@ -138,8 +149,8 @@ struct EpochRun {
 // One optimiser step on one batch: forward and backward on a tape, clipping, Adam;
 // adds the batch's loss and correct predictions to the epoch's running sums.
 void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer, const NamedTensors<float>& params,
-                 const Batch& batch, const TrainOptions& options, std::size_t epoch, std::size_t index,
-                 EpochRun& run, std::mt19937_64& words) {
+                 const Batch& batch, std::optional<Ids> subwords, const TrainOptions& options, std::size_t epoch,
+                 std::size_t index, EpochRun& run, std::mt19937_64& words) {
   model.train();
   model.zero_grad();
   float loss_value = 0;
@@ -148,8 +159,9 @@ void train_batch(SentimentClassifier<float>& model, Optimizer<float>& optimizer,
     tape.check_finite = options.check_finite;
     tape.retain_grads = false;  // only the parameters' gradients are read: ops reuse the rest
     const bool drop = options.word_dropout > 0;  // Note [Word dropout, label smoothing, EMA]
-    const Ids dropped = drop ? drop_tokens(batch, options.word_dropout, Vocabulary::kUnk, words) : Ids();
-    const ClassifierOutput<float> out = model.forward(drop ? dropped : batch.ids, batch.mask);
+    Ids* bags = subwords ? &*subwords : nullptr;  // a dropped word loses its n-grams too
+    const Ids dropped = drop ? drop_tokens(batch, options.word_dropout, Vocabulary::kUnk, words, bags) : Ids();
+    const ClassifierOutput<float> out = model.forward(drop ? dropped : batch.ids, batch.mask, bags);
     const Tensor<float> loss = classification_loss(out.logits, batch.labels, options.label_smoothing);
     loss_value = loss.item();
     if (!std::isfinite(loss_value))
@@ -223,6 +235,7 @@ Recipe default_recipe(const std::string& pooling, std::uint64_t seed, const std:
   r.model.embedding_dropout = 0.3;
   r.model.state_dropout = 0.5;
   r.train.word_dropout = 0.2;  // chosen on a held-out part of train (docs/accuracy.md)
+  r.model.subword_buckets = 20000;  // Note [Subword features]; chosen the same way
   r.train.weight_decay = 0.01;
   r.train.decoupled_decay = true;
   r.train.schedule = "cosine";
@@ -270,7 +283,8 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
     std::mt19937_64 words(word_seed);
     for (std::size_t i = 0; i < epoch_batches.size() && !history.interrupted; ++i, ++step) {
       optimizer.set_lr(scheduled_lr(options, step, total_steps));
-      train_batch(model, optimizer, params, epoch_batches[i], options, epoch, i + 1, run, words);
+      train_batch(model, optimizer, params, epoch_batches[i], subword_bags_of(model, epoch_batches[i], train.texts),
+                  options, epoch, i + 1, run, words);
       if (average) average->update();
       if (callbacks.on_batch)
         callbacks.on_batch(progress(run, epoch, options.epochs, i + 1, batches, batcher.num_rows()));
@@ -305,8 +319,11 @@ TrainingHistory train_classifier(SentimentClassifier<float>& model, const Encode
 }
 
 namespace {
-ClassifierOutput<float> evaluate_batch(SentimentClassifier<float>& model, const Batch& batch, WorkerPool* pool) {
-  return pool ? forward_parallel(model, batch.ids, batch.mask, *pool) : model.forward(batch.ids, batch.mask);
+ClassifierOutput<float> evaluate_batch(SentimentClassifier<float>& model, const Batch& batch,
+                                       std::span<const std::string> texts, WorkerPool* pool) {
+  const std::optional<Ids> subwords = subword_bags_of(model, batch, texts);
+  const Ids* bags = subwords ? &*subwords : nullptr;
+  return pool ? forward_parallel(model, batch.ids, batch.mask, *pool, bags) : model.forward(batch.ids, batch.mask, bags);
 }
 }  // namespace
 
@@ -320,7 +337,7 @@ Evaluation evaluate_classifier(SentimentClassifier<float>& model, const EncodedD
   const Batcher batcher(data.ids, data.labels, {batch_size, false, 0, 0});
   result.predicted.resize(data.ids.size());
   for (const Batch& batch : batcher.epoch(0)) {
-    const ClassifierOutput<float> out = evaluate_batch(model, batch, pool);
+    const ClassifierOutput<float> out = evaluate_batch(model, batch, data.texts, pool);
     result.loss += double(cross_entropy(out.logits, batch.labels).item()) * double(batch.rows.size());
     for (std::size_t b = 0; b < batch.rows.size(); ++b) result.predicted[batch.rows[b]] = argmax_row(out.logits.value(), b);
   }
@@ -335,11 +352,12 @@ namespace {
 struct Averaged {
   Array<float> probabilities, alpha;
 };
-Averaged average_members(const Ensemble& members, const Batch& batch, WorkerPool* pool) {
+Averaged average_members(const Ensemble& members, const Batch& batch, std::span<const std::string> texts,
+                         WorkerPool* pool) {
   Averaged sum;
   for (SentimentClassifier<float>* model : members) {
     model->eval();
-    const ClassifierOutput<float> out = evaluate_batch(*model, batch, pool);
+    const ClassifierOutput<float> out = evaluate_batch(*model, batch, texts, pool);
     const Array<float> p = softmax(out.logits, 1).value();
     if (sum.probabilities.size() == 0) {
       sum = {p, out.alpha.value()};
@@ -367,7 +385,7 @@ Evaluation evaluate_ensemble(const Ensemble& members, const EncodedData& data, s
   const Batcher batcher(data.ids, data.labels, {batch_size, false, 0, 0});
   result.predicted.resize(data.ids.size());
   for (const Batch& batch : batcher.epoch(0)) {
-    const Averaged mean = average_members(members, batch, pool);
+    const Averaged mean = average_members(members, batch, data.texts, pool);
     for (std::size_t b = 0; b < batch.rows.size(); ++b) {
       result.loss -= std::log(double(mean.probabilities(b, std::size_t(batch.labels(b)))));
       result.predicted[batch.rows[b]] = argmax_row(mean.probabilities, b);
@@ -401,7 +419,7 @@ std::vector<Prediction> predict_ensemble(const Ensemble& members, const Vocabula
       rows.push_back(i);
     }
     const Batch batch = make_batch(ids, std::vector<std::int64_t>(count, 0), rows);
-    const Averaged mean = average_members(members, batch, pool);
+    const Averaged mean = average_members(members, batch, std::span(texts).subspan(start, count), pool);
     for (std::size_t b = 0; b < count; ++b) {
       Prediction p;
       // encode() maps each token to one id, so the tokenizer's tokens line up with the ids;

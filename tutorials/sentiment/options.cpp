@@ -167,6 +167,9 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args) {
       ->check(count_in(0, kMaxSequenceLength));
   cmd.add_option("--hidden", args.hidden, "the recurrent encoders' hidden size H")->check(up_to(kMaxWidth));
   cmd.add_option("--embedding", args.embedding, "embedding size E")->check(up_to(kMaxWidth));
+  cmd.add_option("--subwords", args.subwords,
+                 "rows of the hashed character 3-5-gram table added to each word's embedding (0: none)")
+      ->check(count_in(0, kMaxSubwordBuckets));
   cmd.add_flag("--bidirectional", args.bidirectional, "a bidirectional recurrent encoder (pooled vector 2H)");
   cmd.add_option("--encoder-setting", args.encoder_settings,
                  "NAME=VALUE: one of the encoder's own settings (repeatable; checked against the encoder)")
@@ -244,6 +247,7 @@ Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std
   apply(r.train.pad_to, args.pad_to);
   apply(r.model.hidden_size, args.hidden);
   apply(r.model.embedding_dim, args.embedding);
+  apply(r.model.subword_buckets, args.subwords);
   apply(r.model.embedding_dropout, args.embedding_dropout);
   apply(r.model.state_dropout, args.state_dropout);
   apply(r.train.word_dropout, args.word_dropout);

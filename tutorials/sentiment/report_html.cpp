@@ -190,7 +190,9 @@ std::string settings_html(const ReportData& r) {
   const TrainOptions& t = r.info.train;
   std::string out = "<table>\n";
   out += row("encoder", m.encoder) + row("pooling", m.pooling) + row("vocabulary", std::to_string(r.vocab_size)) +
-         row("embedding E", std::to_string(m.embedding_dim)) + row("hidden H", std::to_string(m.hidden_size)) +
+         row("embedding E", std::to_string(m.embedding_dim)) +
+         row("subword buckets", m.subword_buckets > 0 ? std::to_string(m.subword_buckets) : "none") +
+         row("hidden H", std::to_string(m.hidden_size)) +
          row("bidirectional", m.bidirectional ? "yes" : "no") +
          row("dropout (embedding / state)", fmt::format("{} / {}", m.embedding_dropout, m.state_dropout)) +
          row("recipe", r.info.recipe) + row("learning rate", fmt::format("{}", t.lr)) +

@@ -83,7 +83,7 @@ DataSplits load_splits(const DataArgs& args);  // throws UsageError for a wrong 
 // Every recipe setting as an optional override; unset ones keep the recipe's value.
 struct RecipeArgs {
   std::string recipe = "default";
-  std::optional<std::size_t> epochs, batch_size, hidden, embedding, patience, pad_to;
+  std::optional<std::size_t> epochs, batch_size, hidden, embedding, patience, pad_to, subwords;
   std::optional<double> lr, clip, embedding_dropout, state_dropout, weight_decay, warmup;
   std::optional<double> word_dropout, label_smoothing, ema;
   std::optional<std::string> schedule;

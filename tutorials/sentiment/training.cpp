@@ -99,9 +99,10 @@ std::string describe_model(const SentimentClassifier<float>& model) {
   std::size_t parameters = 0;
   for (const auto& [_, p] : model.named_parameters()) parameters += p.size();
   const ClassifierConfig& c = model.config();
-  return fmt::format("{} encoder, {} pooling, vocabulary {}, E={}, H={}, {}, dropout {}/{}, {} parameters", c.encoder,
-                     c.pooling, c.vocab_size, c.embedding_dim, c.hidden_size, c.bidirectional ? "bidirectional" : "1 direction",
-                     c.embedding_dropout, c.state_dropout, parameters);
+  const std::string subwords = c.subword_buckets > 0 ? fmt::format(", {} subword buckets", c.subword_buckets) : "";
+  return fmt::format("{} encoder, {} pooling, vocabulary {}{}, E={}, H={}, {}, dropout {}/{}, {} parameters", c.encoder,
+                     c.pooling, c.vocab_size, subwords, c.embedding_dim, c.hidden_size,
+                     c.bidirectional ? "bidirectional" : "1 direction", c.embedding_dropout, c.state_dropout, parameters);
 }
 
 std::string describe_training(const Recipe& r) {
