@@ -59,6 +59,10 @@ template <class T> Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& wei
 // ---- indexing, joining and masking (ops/index.cpp) ----
 // Rows of `table` (V,E) picked by integer ids of any shape → ids.shape + (E).
 template <class T> Tensor<T> gather(const Tensor<T>& table, const Ids& ids);
+// The mean of the rows of `table` (V,E) at each bag of ids, ids (…,K), leaving out the ids
+// equal to `padding` (a bag of padding alone gives zeros) → ids.shape[:-1] + (E): PyTorch's
+// embedding_bag(mode="mean", padding_idx).
+template <class T> Tensor<T> gather_mean(const Tensor<T>& table, const Ids& ids, std::int64_t padding);
 template <class T> Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::size_t axis);
 template <class T> Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::size_t axis);
 template <class T> Tensor<T> slice(const Tensor<T>& x, std::size_t axis, std::size_t start, std::size_t stop);

@@ -1,7 +1,7 @@
 // EmbeddingBag layer (see embedding_bag.hpp and its Note [Bags computed once per distinct bag]).
 #include "nn/embedding_bag.hpp"
 
-#include <string>
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -35,22 +35,9 @@ Tensor<T> EmbeddingBag<T>::forward(const Ids& bags) const {
     if (added) first.push_back(r);
     which.flat(r) = at->second;
   }
-  const std::size_t U = first.size();
-  Ids distinct = Ids::from_shape({U, K});
-  Array<T> share = xt::zeros<T>({U, K, std::size_t{1}});
-  for (std::size_t u = 0; u < U; ++u) {
-    const std::int64_t* bag = bags.data() + first[u] * K;
-    std::size_t n = 0;
-    for (std::size_t k = 0; k < K; ++k) {
-      if (bag[k] < 0 || std::size_t(bag[k]) >= num_embeddings)
-        throw Error(fmt::format("EmbeddingBag: id {} outside the table of {} rows", bag[k], num_embeddings));
-      distinct(u, k) = bag[k];
-      n += bag[k] != padding_id;
-    }
-    for (std::size_t k = 0; k < K; ++k) share(u, k, 0) = bag[k] != padding_id ? T(1) / T(n) : T(0);
-  }
-  const Tensor<T> means = sum(gather(weight, distinct) * Tensor<T>(std::move(share)), 1);  // (U,E)
-  return gather(means, which);
+  Ids distinct = Ids::from_shape({first.size(), K});
+  for (std::size_t u = 0; u < first.size(); ++u) std::copy_n(bags.data() + first[u] * K, K, &distinct(u, 0));
+  return gather(gather_mean(weight, distinct, padding_id), which);  // (U,E) means, then (…,E)
 }
 
 template class EmbeddingBag<float>;

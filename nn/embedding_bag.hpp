@@ -1,7 +1,7 @@
 // EmbeddingBag: each bag of ids becomes the mean of their rows in a (N,E) table, as PyTorch's
 // nn.EmbeddingBag(N, E, mode="mean", padding_idx=0). The sentiment model uses it for the
 // hashed character n-grams of each token (Note [Subword features], models/data/subwords.hpp).
-// Composed from generic ops: gather, mul, sum, gather. Legend: K ids per bag, E embedding.
+// Composed from generic ops: gather_mean, gather. Legend: K ids per bag, E embedding.
 #pragma once
 #include <cstdint>
 #include <random>
@@ -15,10 +15,10 @@ namespace tg {
 // A batch holds the same word many times ("the", "flight"), and so the same bag. forward
 // finds the U distinct bags among the R given, means each once, and gathers the (U,E)
 // means back out to the R positions:
-//   means = Σ_k gather(weight, distinct) ⊙ share       share (U,K,1): 1/n at the n ids ≠ 0
-//   out   = gather(means, which)                       which (R): the distinct bag of each
-// Both gathers' backwards add up repeated rows, so the gradient is the one of the plain
-// per-position mean. Padding ids (0) get share 0, so as in Note [The padding row gets no
+//   means = gather_mean(weight, distinct, 0)     the mean of each bag's rows, ids 0 left out
+//   out   = gather(means, which)                 which (R): the distinct bag of each
+// Both backwards add up repeated rows, so the gradient is the one of the plain
+// per-position mean. Padding ids (0) are left out, so as in Note [The padding row gets no
 // gradient] row 0 never moves; a bag of padding alone is a row of zeros.
 template <class T>
 class EmbeddingBag : public Module<T> {

@@ -207,6 +207,10 @@ std::vector<OpCase> index_cases() {
       // Ids (2,2) → (2,2,2); id 1 appears twice, so its row's gradient is a sum (and see below).
       {"gather: rows of a table by ids", [](const Ts& x) { return tg::gather(x[0], tg::Ids{{3, 1}, {1, 0}}); },
        {table}, A{{{30, 31}, {10, 11}}, {{10, 11}, {0, 1}}}},
+      // Bags (2,3) of ids, 0 left out: the mean of rows 3 and 1 (twice), row 2 alone, no row.
+      {"gather_mean: the mean of each bag's rows, padding left out",
+       [](const Ts& x) { return tg::gather_mean(x[0], tg::Ids{{{3, 1, 1}, {0, 2, 0}}, {{0, 0, 0}, {1, 3, 0}}}, 0); },
+       {table}, A{{{50.0 / 3, 53.0 / 3}, {20, 21}}, {{0, 0}, {20, 21}}}},
       {"concat: axis 0", [](const Ts& x) { return tg::concat(x, 0); }, {a, A{{7, 8, 9}}},
        A{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}},
       {"concat: axis 1, three inputs", [](const Ts& x) { return tg::concat(x, 1); }, {a, col({-1, -2}), b},
@@ -510,4 +514,26 @@ TEST_CASE("layer_norm: gradient matches central differences on uneven rows, and 
     CHECK(std::abs(m) < 1e-14);
     CHECK(std::abs(v - 1) < 1e-14);
   }
+}
+
+TEST_CASE("gather_mean: the composition sum(gather(table, ids) ⊙ share, axis) to rounding, values and gradient") {
+  // share is 1/n at a bag's n real ids and 0 at padding: what EmbeddingBag first composed.
+  // The two sum a bag's rows in other orders, so they agree to rounding, not bit for bit.
+  const tg::Ids ids = {{3, 1, 4, 0, 0}, {0, 0, 0, 0, 0}, {2, 2, 5, 1, 3}, {5, 0, 0, 0, 0}};
+  A share = xt::zeros<double>({std::size_t{4}, std::size_t{5}, std::size_t{1}});
+  for (std::size_t b = 0; b < 4; ++b) {
+    double n = 0;
+    for (std::size_t k = 0; k < 5; ++k) n += ids(b, k) != 0;
+    for (std::size_t k = 0; k < 5; ++k) share(b, k, 0) = ids(b, k) != 0 ? 1 / n : 0;
+  }
+  const A values = tg::test::random_array({6, 7}, 21), upstream = tg::test::random_array({4, 7}, 22);
+  Td fused_table(values, true), composed_table(values, true);
+  tg::Tape<double> tape;
+  const Td fused = tg::gather_mean(fused_table, ids, 0);
+  const Td composed = tg::sum(tg::gather(composed_table, ids) * Td(share), 1);
+  CHECK(xt::allclose(fused.value(), composed.value(), 1e-15, 1e-15));
+  tape.backward(tg::sum(fused * Td(upstream)) + tg::sum(composed * Td(upstream)));
+  CHECK(xt::allclose(fused_table.grad(), composed_table.grad(), 1e-15, 1e-15));
+  CHECK(xt::any(xt::not_equal(fused_table.grad(), 0.0)));
+  CHECK_THROWS_AS(tg::gather_mean(fused_table, tg::Ids{{1, 6}}, 0), tg::Error);
 }

@@ -56,6 +56,53 @@ Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
   });
 }
 
+// gather_mean: result[b] = (1/n_b) Σ_k table[ids[b,k]]     over the n_b ids of bag b ≠ padding
+//   dtable[ids[b,k]] += grad[b] / n_b                       (the same ids only)
+// It is sum(gather(table, ids) ⊙ share, axis −1) with share 1/n_b at real ids and 0 at
+// padding (to rounding: the sums run in another order), without the (…,K,E) tensors.
+template <class T>
+Tensor<T> gather_mean(const Tensor<T>& table, const Ids& ids, std::int64_t padding) {
+  if (table.dim() != 2) throw Error("gather_mean: table must be 2-D, got " + shape_str(table.shape()));
+  if (ids.dimension() == 0 || ids.shape().back() == 0)
+    throw Error("gather_mean: ids must be (…,K) with K ≥ 1, got " + shape_str(ids.shape()));
+  const std::size_t rows = table.shape()[0], width = table.shape()[1], K = ids.shape().back(), bags = ids.size() / K;
+  std::vector<T> share(bags);  // 1/n_b, or 0 for a bag of padding alone
+  for (std::size_t b = 0; b < bags; ++b) {
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      const auto id = ids.data()[b * K + k];
+      if (id < 0 || static_cast<std::size_t>(id) >= rows)
+        throw Error(fmt::format("gather_mean: id {} is out of range for a table of {} rows", id, rows));
+      n += id != padding;
+    }
+    share[b] = n > 0 ? T(1) / T(n) : T(0);
+  }
+  Shape shape(ids.shape().begin(), ids.shape().end() - 1);
+  shape.push_back(width);
+  Array<T> r = xt::zeros<T>(shape);
+  for (std::size_t b = 0; b < bags; ++b)
+    for (std::size_t k = 0; k < K; ++k) {
+      const auto id = ids.data()[b * K + k];
+      if (id == padding) continue;
+      const T* row = table.value().data() + id * width;
+      T* out = r.data() + b * width;
+      for (std::size_t e = 0; e < width; ++e) out[e] += row[e] * share[b];
+    }
+  return record<T>("gather_mean", std::move(r), {table}, [ids, padding, share = std::move(share)](const BackwardContext<T>& c) {
+    if (!c.needs_grad(0)) return;
+    const std::size_t w = c.input(0).shape()[1], K = ids.shape().back();
+    T* d = fast::gradient_buffer(c, 0).data();  // added in place, as gather's
+    for (std::size_t b = 0; b < share.size(); ++b)
+      for (std::size_t k = 0; k < K; ++k) {
+        const auto id = ids.data()[b * K + k];
+        if (id == padding) continue;
+        const T* g = c.grad().data() + b * w;
+        T* row = d + id * w;
+        for (std::size_t e = 0; e < w; ++e) row[e] += g[e] * share[b];
+      }
+  });
+}
+
 // slice: result = x[…, start:stop, …] along axis
 //   dx[…, start:stop, …] += grad        (added into that region of dx only)
 template <class T>
@@ -184,6 +231,7 @@ Tensor<T> dropout(const Tensor<T>& x, T p, bool training, std::mt19937_64& rng) 
 
 #define TG_INSTANTIATE(T)                                                                        \
   template Tensor<T> gather(const Tensor<T>&, const Ids&);                                       \
+  template Tensor<T> gather_mean(const Tensor<T>&, const Ids&, std::int64_t);                    \
   template Tensor<T> slice(const Tensor<T>&, std::size_t, std::size_t, std::size_t);             \
   template Tensor<T> select(const Tensor<T>&, std::size_t, std::size_t);                         \
   template Tensor<T> concat(const std::vector<Tensor<T>>&, std::size_t);                         \
