@@ -93,11 +93,11 @@ Explanation explain_ids(SentimentClassifier<T>& model, const std::vector<std::in
   }
   const Batch shortened = make_batch(without, std::vector<std::int64_t>(T_len, 0), rows);
   const std::optional<Ids> shortened_bags = bags_of(model, tokens_without, shortened.ids.shape()[1]);
+  const Ids* bags_without = shortened_bags ? &*shortened_bags : nullptr;
   Array<T> p_without;
   {
     NoGrad<T> no_grad;
-    p_without = softmax(model.forward(shortened.ids, shortened.mask, shortened_bags ? &*shortened_bags : nullptr).logits, 1)
-                    .value();
+    p_without = softmax(model.forward(shortened.ids, shortened.mask, bags_without).logits, 1).value();
   }
   const double p_label = out.probabilities[std::size_t(out.label)];
   for (std::size_t t = 0; t < T_len; ++t) out.occlusion.push_back(p_label - double(p_without(t, std::size_t(out.label))));

@@ -88,7 +88,7 @@ Tensor<T> gather_mean(const Tensor<T>& table, const Ids& ids, std::int64_t paddi
       T* out = r.data() + b * width;
       for (std::size_t e = 0; e < width; ++e) out[e] += row[e] * share[b];
     }
-  return record<T>("gather_mean", std::move(r), {table}, [ids, padding, share = std::move(share)](const BackwardContext<T>& c) {
+  auto backward = [ids, padding, share = std::move(share)](const BackwardContext<T>& c) {
     if (!c.needs_grad(0)) return;
     const std::size_t w = c.input(0).shape()[1], K = ids.shape().back();
     T* d = fast::gradient_buffer(c, 0).data();  // added in place, as gather's
@@ -100,7 +100,8 @@ Tensor<T> gather_mean(const Tensor<T>& table, const Ids& ids, std::int64_t paddi
         T* row = d + id * w;
         for (std::size_t e = 0; e < w; ++e) row[e] += g[e] * share[b];
       }
-  });
+  };
+  return record<T>("gather_mean", std::move(r), {table}, std::move(backward));
 }
 
 // slice: result = x[…, start:stop, …] along axis

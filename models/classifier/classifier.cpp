@@ -39,7 +39,8 @@ SentimentClassifier<T>::SentimentClassifier(const ClassifierConfig& config)
                                                                   encoder->reversed_half(), init_rng_)),
       state_dropout(config.state_dropout, config.seed * 2 + 2),
       classifier(encoder->output_size(), config.classes, init_rng_) {
-  if (config.subword_buckets > 0) subword_embedding.emplace(config.subword_buckets + 1, config.embedding_dim, init_rng_);
+  if (config.subword_buckets > 0)
+    subword_embedding.emplace(config.subword_buckets + 1, config.embedding_dim, init_rng_);
   this->register_module("embedding", embedding);
   this->register_module("embedding_dropout", embedding_dropout);
   this->register_module(encoder_entry(config.encoder).module_name, *encoder);

@@ -37,7 +37,8 @@ Ids subword_bags(const std::vector<std::vector<std::string>>& tokens, std::size_
   std::size_t K = 1;
   for (std::size_t b = 0; b < tokens.size(); ++b) {
     if (tokens[b].size() > steps)
-      throw Error(fmt::format("subwords: row {} has {} tokens, more than the batch's {} steps", b, tokens[b].size(), steps));
+      throw Error(fmt::format("subwords: row {} has {} tokens, more than the batch's {} steps", b, tokens[b].size(),
+                              steps));
     for (const std::string& token : tokens[b]) {
       ids[b].push_back(subword_ids(token, buckets));
       K = std::max(K, ids[b].back().size());
@@ -58,7 +59,8 @@ Ids batch_subword_bags(const Batch& batch, std::span<const std::string> texts, s
     tokens.push_back(tokenize(texts[batch.rows[b]], length));
     if (tokens.back().empty()) tokens.back().emplace_back(kUnkToken);  // as Vocabulary::encode
     if (tokens.back().size() != length)
-      throw Error(fmt::format("subwords: text {} has {} tokens, its ids {}", batch.rows[b], tokens.back().size(), length));
+      throw Error(fmt::format("subwords: text {} has {} tokens, its ids {}", batch.rows[b], tokens.back().size(),
+                              length));
   }
   return subword_bags(tokens, batch.ids.shape()[1], buckets);
 }

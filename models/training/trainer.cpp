@@ -323,7 +323,8 @@ ClassifierOutput<float> evaluate_batch(SentimentClassifier<float>& model, const 
                                        std::span<const std::string> texts, WorkerPool* pool) {
   const std::optional<Ids> subwords = subword_bags_of(model, batch, texts);
   const Ids* bags = subwords ? &*subwords : nullptr;
-  return pool ? forward_parallel(model, batch.ids, batch.mask, *pool, bags) : model.forward(batch.ids, batch.mask, bags);
+  if (pool) return forward_parallel(model, batch.ids, batch.mask, *pool, bags);
+  return model.forward(batch.ids, batch.mask, bags);
 }
 }  // namespace
 
