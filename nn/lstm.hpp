@@ -82,7 +82,7 @@ class LSTM : public Encoder<T> {
   // Note [Transposed weights]
   // The packed schedule's step multiplies a few rows h by W_hhᵀ stored as (H,4H): a few rows
   // times an untransposed matrix is BLAS's fast case (1.2–7× h·W_hhᵀ for 1–64 rows) and
-  // the few-row kernel's (autograd/fast/small_gemm.hpp); evaluation does the same for x·W_ihᵀ.
+  // the block kernel's (autograd/fast/block_gemm.hpp); evaluation does the same for x·W_ihᵀ.
   // Under a tape the transpose is an op, so the gradient reaches W. In evaluation the copies
   // are kept between forwards — for one tweet at a time, transposing 115k weights each time
   // would cost as much as the products save. A copy is used only while W is bit for bit

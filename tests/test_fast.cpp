@@ -18,7 +18,7 @@
 #include "autograd/autograd.hpp"
 #include "autograd/fast/backward.hpp"
 #include "autograd/fast/gemm.hpp"
-#include "autograd/fast/small_gemm.hpp"
+#include "autograd/fast/block_gemm.hpp"
 #include "helpers.hpp"
 #include "nn/lstm.hpp"
 
@@ -122,27 +122,38 @@ TEST_CASE("fast backward helpers: every op gives the same gradients whether the 
   CHECK_MESSAGE(report.ok, report.str());
 }
 
-// fast::gemm picks gemv for one row times a transposed b and for one column, the few-row
-// kernel (fast/small_gemm.hpp) for up to 64 rows times an untransposed b of whole blocks,
-// and BLAS otherwise; each must be the definition, onto β = 0 and β = 1.
-TEST_CASE("fast::gemm: every path (gemv, few-row kernel, BLAS, empty sum) matches the definition") {
-  const std::size_t wide = 2 * tg::fast::kSmallGemmWidth<double>;
+// fast::gemm picks gemv for one row times a transposed b and for one column, BLAS for β
+// other than 0 or 1, and the block kernel (fast/block_gemm.hpp) for the rest: b read in
+// place or copied a column block at a time (transposed, or the last block partial), a in
+// place either way, the last rows as one smaller block, fewer rows than a block in
+// few-row blocks, a long sum in passes. Each must be the definition, onto β = 0, 1 and ½.
+TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches the definition") {
+  using Block = tg::fast::GemmBlock<double>;
+  const std::size_t wide = 2 * Block::kWidth, rows = Block::kRows;
+  const std::size_t few = tg::fast::FewRowsBlock<double>::kWidth, few_rows = tg::fast::FewRowsBlock<double>::kRows;
+  const std::size_t long_sum = Block::kTerms + 7;
   struct Case {
     std::size_t m, k, n;
     bool ta, tb;
   };
   const std::vector<Case> cases = {
-      {1, 5, 7, false, true},   {1, 5, 7, true, true},              // gemv: a row times bᵀ
+      {1, 5, 7, false, true},   {1, 5, 7, true, true},                          // gemv: a row times bᵀ
       {6, 5, 1, false, false},  {6, 5, 1, true, false}, {6, 5, 1, false, true},  // gemv: one column
-      {1, 9, wide, false, false}, {3, 9, wide, false, false}, {4, 9, wide, false, false},
-      {17, 9, wide, false, false}, {64, 9, wide, false, false},  // the few-row kernel
-      {65, 9, wide, false, false}, {5, 9, wide + 1, false, false}, {5, 9, wide, true, false},
-      {5, 9, wide, false, true},  // BLAS
-      {4, 0, 6, false, false},    // an empty sum
+      {1, 9, few, false, false}, {few_rows, 9, few + 2, false, false}, {2, 9, few, false, true},  // few rows
+      {few_rows - 1, tg::fast::FewRowsBlock<double>::kTerms + 1, few, true, false},  // … a sum in two passes
+      {few_rows + 1, 9, wide, false, false}, {rows - 1, 9, wide, false, false},  // the usual blocks, tails only
+      {rows, 9, wide, false, false}, {2 * rows + 3, 9, wide, false, false},
+      {130, 9, wide, false, false},  // block kernel, b in place
+      {rows + 1, 9, wide + 5, false, false}, {3, 9, 5, false, false},       // … a partial block
+      {rows + 2, 9, wide, true, false},  {rows + 2, 9, wide + 3, false, true},
+      {rows + 2, 9, wide - 1, true, true},  // … a transposed, b transposed, both
+      {rows + 5, long_sum, wide, false, false}, {rows + 5, long_sum, 7, true, true},  // … a sum in two passes
+      {300, 200, wide + 1, true, false},  // … a transposed: shorter passes
+      {4, 0, 6, false, false},  // an empty sum
   };
   std::uint64_t seed = 10;
   for (const Case& c : cases)
-    for (double beta : {0.0, 1.0}) {
+    for (double beta : {0.0, 1.0, 0.5}) {
       CAPTURE(c.m);
       CAPTURE(c.k);
       CAPTURE(c.n);
@@ -155,13 +166,13 @@ TEST_CASE("fast::gemm: every path (gemv, few-row kernel, BLAS, empty sum) matche
       if (beta == 0) before.fill(std::nan(""));  // β = 0 overwrites: nothing of out may show
       A out = before;
       tg::fast::gemm(a, c.ta, b, c.tb, out, beta);
-      CHECK(max_abs_diff(out, product_by_definition(a, c.ta, b, c.tb, before, beta)) <= 1e-13);
+      CHECK(max_abs_diff(out, product_by_definition(a, c.ta, b, c.tb, before, beta)) <= 1e-12);
     }
 }
 
 // The product ops, on shapes that reach every path of fast::gemm forward and backward.
 TEST_CASE("product ops: gradient matches central differences on every path of fast::gemm") {
-  const std::size_t wide = 2 * tg::fast::kSmallGemmWidth<double>;
+  const std::size_t wide = 2 * tg::fast::GemmBlock<double>::kWidth;
   for (const auto& [m, k, n] : std::vector<std::array<std::size_t, 3>>{{1, 4, 3}, {5, 4, 1}, {3, 4, wide}, {7, 5, 6}}) {
     CAPTURE(m);
     CAPTURE(n);

@@ -16,6 +16,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "autograd/autograd.hpp"
+#include "autograd/fast/block_gemm.hpp"
 #include "helpers.hpp"
 
 namespace {
@@ -423,9 +424,9 @@ tg::Array<T> naive_matmul(const tg::Array<T>& a, const tg::Array<T>& b) {
 
 template <class T>
 void check_few_rows_products(std::size_t width, T tolerance) {
-  for (std::size_t m : {1, 2, 3, 4, 5, 7, 8, 63, 64, 65}) {
+  for (std::size_t m : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 65}) {
     for (std::size_t k : {1, 13, 128}) {
-      for (std::size_t n : {width, 4 * width}) {
+      for (std::size_t n : {width, 4 * width, width + 3}) {
         CAPTURE(m);
         CAPTURE(k);
         CAPTURE(n);
@@ -442,16 +443,16 @@ void check_few_rows_products(std::size_t width, T tolerance) {
 }
 }  // namespace
 
-// Up to 64 rows times a (k, n) matrix with n a multiple of four SIMD vectors goes through
-// the register-blocked kernel of fast/small_gemm.hpp (β = 0 for matmul, 1 onto addmm's
-// bias); other shapes through BLAS. Row counts around the 4-row blocks and past 64.
-TEST_CASE("matmul and addmm: few rows times a wide matrix match the definition (the small-gemm kernel)") {
-  check_few_rows_products<float>(4 * xsimd::batch<float>::size, 2e-5f);
-  check_few_rows_products<double>(4 * xsimd::batch<double>::size, 1e-13);
+// Rows times a (k, n) matrix go through the register-blocked kernel of fast/block_gemm.hpp
+// (β = 0 for matmul, 1 onto addmm's bias): b read in place for whole column blocks, the
+// last partial block copied. Row counts around the kernel's 4- or 8-row blocks and past 64.
+TEST_CASE("matmul and addmm: rows times a wide matrix match the definition (the block kernel)") {
+  check_few_rows_products<float>(tg::fast::GemmBlock<float>::kWidth, 2e-5f);
+  check_few_rows_products<double>(tg::fast::GemmBlock<double>::kWidth, 1e-13);
 }
 
-TEST_CASE("addmm: gradient matches central differences on the small-gemm kernel's shapes") {
-  const std::size_t n = 4 * xsimd::batch<double>::size;
+TEST_CASE("addmm: gradient matches central differences on the block kernel's shapes") {
+  const std::size_t n = tg::fast::GemmBlock<double>::kWidth;
   for (const tg::Shape& bias_shape : {tg::Shape{n}, tg::Shape{5, n}}) {
     Td bias(tg::test::random_array(bias_shape, 1), true), x(tg::test::random_array({5, 7}, 2), true),
         w(tg::test::random_array({7, n}, 3), true);

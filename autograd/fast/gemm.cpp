@@ -1,5 +1,6 @@
-// The matrix-product dispatcher of the fast layer (fast/gemm.hpp): BLAS, gemv for a single
-// row or column, the few-row kernel for up to 64 rows times a matrix in cache.
+// The matrix-product dispatcher of the fast layer (fast/gemm.hpp): gemv for a single row
+// or column, the register-blocked kernel of fast/block_gemm.hpp for β = 0 or 1, and BLAS
+// for any other β.
 #include "autograd/fast/gemm.hpp"
 
 #include <algorithm>
@@ -7,7 +8,7 @@
 #include <xtensor-blas/xlinalg.hpp>  // declares cblas_?gemm (via xflens); <cblas.h> would clash
 
 #include "autograd/fast/backward.hpp"
-#include "autograd/fast/small_gemm.hpp"
+#include "autograd/fast/block_gemm.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg::fast {
@@ -38,8 +39,9 @@ template <class T>
 void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out, std::size_t m,
           std::size_t n, std::size_t k, T beta) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum: BLAS may leave out untouched
+  if (k == 0) {  // an empty sum, out = β·out: BLAS may leave out untouched
     if (beta == T(0)) std::fill_n(out, m * n, T(0));
+    else if (beta != T(1)) std::for_each(out, out + m * n, [beta](T& v) { v *= beta; });
     return;
   }
   // A single row or column is a matrix-vector product: gemm would first pack (copy) the
@@ -53,8 +55,10 @@ void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_
     blas_gemv(ta, int(ta ? k : m), int(ta ? m : k), a, int(cols_a), b, int(tb ? 1 : cols_b), beta, out);
     return;
   }
-  if (!ta && !tb && (beta == T(0) || beta == T(1)) && small_gemm_fits<T>(m, n, k)) {
-    small_gemm(a, b, out, m, n, k, beta == T(1));
+  // The block kernel runs on one thread. BLAS's threads (Haswell kernels, 2 threads) made
+  // the flagship's training 1.2× slower than the kernel on one: compare_pytorch, t1 and t2.
+  if (beta == T(0) || beta == T(1)) {
+    block_gemm(a, cols_a, ta, b, cols_b, tb, out, m, n, k, beta == T(1));
     return;
   }
   blas_gemm(ta, tb, int(m), int(n), int(k), a, int(cols_a), b, int(cols_b), beta, out);

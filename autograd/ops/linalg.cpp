@@ -1,9 +1,10 @@
 // Matrix products and shape ops. Each product op shows its formula, and each line of the
 // formula sits right above the call computing it: fast::product for the result,
-// fast::accumulate_product for `d input += op(a)·op(b)`. Both are BLAS gemm on the raw
+// fast::accumulate_product for `d input += op(a)·op(b)`. Both are one gemm on the raw
 // buffers (a transposed operand is a flag, not a copy; a backward product is written
-// straight into the input's gradient buffer), with gemv and few-row paths; they live in
-// the fast layer (autograd/fast/gemm.hpp), and tests/test_fast.cpp checks every path.
+// straight into the input's gradient buffer): the register-blocked kernel, gemv or BLAS;
+// they live in the fast layer (autograd/fast/gemm.hpp), and tests/test_fast.cpp checks
+// every path.
 #include <numeric>
 
 #include <xtensor/xmanipulation.hpp>

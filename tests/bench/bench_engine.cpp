@@ -247,7 +247,7 @@ MatmulTimes bench_matmul(int reps, int warmup) {
 // ---- (3) few rows times the LSTM step's weights ----------------------------------
 
 // h (m,H) · W_hhᵀ for the rows still running at a step: tapegrad's matmul on W_hhᵀ stored
-// (H,4H) (the few-row kernel of fast/small_gemm.hpp up to 64 rows), against BLAS on the same
+// (H,4H) (the block kernel of fast/block_gemm.hpp), against BLAS on the same
 // layout and on W_hh as stored (4H,H), transposed by the flag: what linear() did before.
 constexpr int kStepH = 128, kStepG = 4 * kStepH;
 const std::vector<int> kStepRows = {1, 2, 4, 8, 16, 32, 64};
