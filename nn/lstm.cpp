@@ -187,30 +187,63 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // (padding reads it). tests/test_lstm.cpp checks the packed schedule against run_masked
 // in value and gradient, and by central differences.
 namespace {
+// The row functions below run f(j, V{}) for each whole SIMD batch V of columns from j,
+// then f(j, T{}) for the last H mod V::size columns one at a time; load_at and store_at
+// read and write either a batch (U = V) or one value (U = T) at p, unaligned (not
+// xsimd's load and store, which ADL would find for a batch: they want aligned memory).
+template <class T, class F>
+void for_columns(std::size_t H, F f) {
+  using V = xsimd::batch<T>;
+  std::size_t j = 0;
+  for (; j + V::size <= H; j += V::size) f(j, V{});
+  for (; j < H; ++j) f(j, T{});
+}
+template <class U, class T>
+U load_at(const T* p) {
+  if constexpr (std::is_same_v<U, T>) return *p; else return U::load_unaligned(p);
+}
+template <class U, class T>
+void store_at(T* p, U v) {
+  if constexpr (std::is_same_v<U, T>) *p = v; else v.store_unaligned(p);
+}
+
 // One row of a step, after z's gemms: the bias b added, then
 //   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)    c' = f ⊙ c + i ⊙ ĝ    h' = o ⊙ tanh c'
 // in one pass over the row (c = 0 when c_prev is null: the sequence's first step). i, f, ĝ,
-// o replace z in place, for backward. SIMD-wide (xsimd) columns first, then one at a time.
+// o replace z in place, for backward.
 template <class T>
 void lstm_cell_row(T* z, const T* b, const T* c_prev, T* c, T* tanh_c, T* h, std::size_t H) {
-  using V = xsimd::batch<T>;
-  const auto columns = [&](std::size_t j, auto width) {
-    using U = decltype(width);  // V: V::size columns from j; T: column j alone
+  for_columns<T>(H, [&](std::size_t j, auto width) {
+    using U = decltype(width);
     using std::exp, std::tanh;  // for T; ADL finds xsimd's for V
-    const auto load = [](const T* p) {
-      if constexpr (std::is_same_v<U, T>) return *p; else return U::load_unaligned(p);
-    };
-    const auto store = [](T* p, U v) { if constexpr (std::is_same_v<U, T>) *p = v; else v.store_unaligned(p); };
-    const auto gate = [&](std::size_t k) { return load(z + k * H + j) + load(b + k * H + j); };
+    const auto gate = [&](std::size_t k) { return load_at<U>(z + k * H + j) + load_at<U>(b + k * H + j); };
     const auto sigmoid = [](U v) { return U(1) / (U(1) + exp(-v)); };
     const U i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh(gate(2)), o = sigmoid(gate(3));
-    const U c_next = c_prev ? f * load(c_prev + j) + i * g : i * g, t = tanh(c_next);
-    store(z + j, i), store(z + H + j, f), store(z + 2 * H + j, g), store(z + 3 * H + j, o);
-    store(c + j, c_next), store(tanh_c + j, t), store(h + j, o * t);
-  };
-  std::size_t j = 0;
-  for (; j + V::size <= H; j += V::size) columns(j, V{});
-  for (; j < H; ++j) columns(j, T{});
+    const U c_next = c_prev ? f * load_at<U>(c_prev + j) + i * g : i * g, t = tanh(c_next);
+    store_at(z + j, i), store_at(z + H + j, f), store_at(z + 2 * H + j, g), store_at(z + 3 * H + j, o);
+    store_at(c + j, c_next), store_at(tanh_c + j, t), store_at(h + j, o * t);
+  });
+}
+
+// One row of a step's backward, the Note's equations in one pass: dh' and dc' are the
+// output's gradient (dh_out, dc_out) plus, when `sent`, what the next step sent back in dh
+// and dc; dz is written, and dc = dc' ⊙ f over dc for the step before (dz₁ = 0 when
+// c_prev is null: the sequence's first step).
+template <class T>
+void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, const T* dh_out, const T* dc_out,
+                            bool sent, const T* dh, T* dc, T* dz, std::size_t H) {
+  for_columns<T>(H, [&](std::size_t j, auto width) {
+    using U = decltype(width);
+    const U one(1), i = load_at<U>(gates + j), f = load_at<U>(gates + H + j), g = load_at<U>(gates + 2 * H + j),
+                o = load_at<U>(gates + 3 * H + j), t = load_at<U>(tanh_c + j);
+    const U dh_j = sent ? load_at<U>(dh_out + j) + load_at<U>(dh + j) : load_at<U>(dh_out + j);
+    const U dc_j = (sent ? load_at<U>(dc_out + j) + load_at<U>(dc + j) : load_at<U>(dc_out + j)) + dh_j * o * (one - t * t);
+    store_at(dz + j, dc_j * g * (i * (one - i)));
+    store_at(dz + H + j, c_prev ? dc_j * load_at<U>(c_prev + j) * (f * (one - f)) : U(0));
+    store_at(dz + 2 * H + j, dc_j * i * (one - g * g));
+    store_at(dz + 3 * H + j, dh_j * t * (o * (one - o)));
+    store_at(dc + j, dc_j * f);
+  });
 }
 
 template <class T>
@@ -262,23 +295,10 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> b
     std::size_t sent = 0;  // rows of dh_next, dc_next the next step filled
     for (auto step = order.rbegin(); step != order.rend(); ++step) {
       const auto [row, n, prev_row, m] = *step;
-      for (std::size_t r = 0; r < n; ++r) {
-        const T *a = gates->data() + (row + r) * G, *tc = tanh_c->data() + (row + r) * H;
-        const T* c_prev = r < m ? cs + (prev_row + r) * H : nullptr;
-        const T *dh_out = dhs + (row + r) * H, *dc_out = dcs + (row + r) * H;
-        T* d = dz.data() + (row + r) * G;
-        T *dh = dh_next.data() + r * H, *dc = dc_next.data() + r * H;
-        for (std::size_t j = 0; j < H; ++j) {
-          const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-          const T dh_j = dh_out[j] + (r < sent ? dh[j] : T(0));
-          const T dc_j = dc_out[j] + (r < sent ? dc[j] : T(0)) + dh_j * o * (T(1) - tc[j] * tc[j]);
-          d[j] = dc_j * g * (i * (T(1) - i));
-          d[H + j] = c_prev ? dc_j * c_prev[j] * (f * (T(1) - f)) : T(0);
-          d[2 * H + j] = dc_j * i * (T(1) - g * g);
-          d[3 * H + j] = dh_j * tc[j] * (o * (T(1) - o));
-          dc[j] = dc_j * f;  // read by the step before only where r < m
-        }
-      }
+      for (std::size_t r = 0; r < n; ++r)
+        lstm_cell_row_backward(gates->data() + (row + r) * G, tanh_c->data() + (row + r) * H,
+                               r < m ? cs + (prev_row + r) * H : nullptr, dhs + (row + r) * H, dcs + (row + r) * H,
+                               r < sent, dh_next.data() + r * H, dc_next.data() + r * H, dz.data() + (row + r) * G, H);
       if (m > 0) {  // dh = dz · W_hh for the rows that continue; h_prev for d W_hhᵀ
         fast::gemm(dz.data() + row * G, G, false, w_hh.data(), H, false, dh_next.data(), m, H, G, T(0));
         std::copy_n(hs + prev_row * H, m * H, h_prev.data() + row * H);
