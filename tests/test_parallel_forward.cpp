@@ -15,6 +15,9 @@
 #include "helpers.hpp"
 #include "models/training/parallel_forward.hpp"
 
+// OpenBLAS's thread count; no header declares it next to xtensor-blas (XTENSOR-NOTES, pitfall 4).
+extern "C" int openblas_get_num_threads(void);
+
 namespace {
 
 // A padded batch of `lengths` with random ids in [1, vocab): mask true at real positions.
@@ -200,13 +203,14 @@ TEST_CASE("--threads auto: the cores others leave idle, at least 1, at most 4 an
   CHECK(busy <= double(std::thread::hardware_concurrency()));
 }
 
-TEST_CASE("Cores: one count for every phase, and evaluation gets a pool only for more than one") {
+TEST_CASE("Cores: one count for every phase, training on one thread, and evaluation gets a pool only for more than one") {
   tg::Cores one(1);
   CHECK(one.count() == 1);
   CHECK(one.describe() == "1");
   CHECK(one.for_evaluation() == nullptr);
   tg::Cores three(3);
   three.for_training();
+  CHECK(openblas_get_num_threads() == 1);  // training runs on one thread: BLAS's would spin
   tg::WorkerPool* pool = three.for_evaluation();
   REQUIRE(pool != nullptr);
   CHECK(pool->size() == 3);

@@ -252,7 +252,9 @@ std::string Cores::describe() {
   return fmt::format("auto: {} ({:.1f} of {} cores busy elsewhere)", n, busy_elsewhere_, usable_);
 }
 
-void Cores::for_training() { set_blas_threads(count()); }
+// Training's products are the block kernel's (autograd/fast/block_gemm.hpp), on the
+// calling thread; BLAS is left only gemv, where a second thread would spin, not help.
+void Cores::for_training() { set_blas_threads(1); }
 
 WorkerPool* Cores::for_evaluation() {
   set_blas_threads(1);

@@ -107,7 +107,7 @@ class Cores {
   std::size_t count();
   std::string describe();  // "2", or "auto: 1 (1.9 of 2 cores busy elsewhere)"
 
-  void for_training();           // BLAS gets count() threads
+  void for_training();           // one thread: BLAS gets 1 (its products are the block kernel's)
   WorkerPool* for_evaluation();  // BLAS gets 1 per worker; the count()-thread pool, or null for 1
 
  private:

@@ -17,8 +17,9 @@
 //     in batches of 64 padded as in training; forward to logits and argmax. With
 //     --threads N each batch's rows are shared among N threads (forward_parallel).
 //     --threads is the sentiment program's (docs/cli.md; tg::Cores): the cores tapegrad may
-//     keep busy, as torch.set_num_threads(N): BLAS gets N threads in training, 1 in each
-//     evaluation worker. auto (the default) takes the cores other processes leave idle.
+//     keep busy, as torch.set_num_threads(N): training runs on one (its products are the
+//     engine's block kernel), evaluation shares each batch's rows among N workers with
+//     BLAS at 1 in each. auto (the default) takes the cores other processes leave idle.
 //  3. latency, batch 1: the first --latency-tweets tweets one at a time, each timed
 //     alone from its ids to the predicted class; p50 and p99 (nearest rank).
 // --contention N runs N busy-looping child processes meanwhile (tests/bench/contention.hpp).
