@@ -246,9 +246,11 @@ void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, co
   });
 }
 
+// w_ih_t, when given, is W_ihᵀ kept by evaluation (Note [Transposed weights]): the input
+// product reads it in place. The op's inputs, and so its gradients, are the same either way.
 template <class T>
-Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> bias, const Tensor<T>& w_hh_t,
-                          const PackedLayout& p, bool reverse) {
+Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array<T>* w_ih_t, Tensor<T> bias,
+                          const Tensor<T>& w_hh_t, const PackedLayout& p, bool reverse) {
   const std::size_t N = x.shape()[0], E = x.shape()[1], G = w_ih.shape()[0], H = G / 4;
   // The steps in the order the recurrence visits them, each with its rows.
   struct Step {
@@ -264,7 +266,10 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, Tensor<T> b
   }
 
   auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({N, G}));  // z, then i, f, ĝ, o
-  fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(0));
+  if (w_ih_t)
+    fast::gemm(x.value().data(), E, false, w_ih_t->data(), G, false, gates->data(), N, G, E, T(0));
+  else
+    fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(0));
   auto tanh_c = std::make_shared<Array<T>>(Array<T>::from_shape({N, H}));  // tanh c' per row
   Array<T> out = Array<T>::from_shape({2 * (N + 1), H});  // every row but the two padding rows is written below
   std::fill_n(out.data(), H, T(0));
@@ -325,8 +330,10 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   // The real positions' inputs, packed: (N,E), step by step in time order.
   const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
   const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
+  const Tensor<T> w_ih_t = active_tape<T>() ? Tensor<T>() : transposed(w.weight_ih);  // evaluation only
   // Note [Fused LSTM recurrence]: (2(1+N), H), the packed h rows, then the packed c rows.
-  const Tensor<T> packed = lstm_recurrence(x_rows, w.weight_ih, w.bias_ih + w.bias_hh, w_hh_t, p, reverse);
+  const Tensor<T> packed = lstm_recurrence(x_rows, w.weight_ih, w_ih_t.defined() ? &w_ih_t.value() : nullptr,
+                                           w.bias_ih + w.bias_hh, w_hh_t, p, reverse);
   const Ids& final_rows = reverse ? p.first : p.last;
   const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
   return {reshape(gather(packed, p.unpack), {B, steps, H}), gather(packed, final_rows), gather(packed, final_c_rows)};

@@ -36,11 +36,12 @@ inline constexpr bool kWideRegisters = sizeof(xsimd::batch<T>) >= 64;
 // The usual block: 8 rows × 2 batches (16 sums, 2 of b, 1 of a), 4 × 2 with 16 registers.
 template <class T>
 using GemmBlock = BlockShape<T, kWideRegisters<T> ? 8 : 4, 2>;
-// At most 4 rows (2 with 16 registers), as for one tweet at a time: 4 batches wide, so
+// One or two rows, as for one tweet at a time: 8 batches wide (4 with 16 registers), so
 // that enough independent sums are in flight to hide the FMA's latency. For (m,128)·
-// (128,512) it takes 3.0–3.2 µs for m = 1–4, where 8 × 2 blocks take 3.2–4.4.
+// (128,512) one row takes 1.7 µs and two 2.6–2.8, where 4 × 4 blocks take 2.1–2.3 and
+// 3.2, and 8 × 2 ones 3.2 and 3.5.
 template <class T>
-using FewRowsBlock = BlockShape<T, kWideRegisters<T> ? 4 : 2, 4>;
+using FewRowsBlock = BlockShape<T, 2, kWideRegisters<T> ? 8 : 4>;
 
 // With a transposed, each step of a row block's sum reads a few values from a new row of
 // a, so every column block of out streams all of a again. Its passes are shorter, so that
