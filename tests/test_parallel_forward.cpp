@@ -42,7 +42,7 @@ T max_abs_diff(const tg::Array<T>& a, const tg::Array<T>& b) {
   return m;
 }
 
-// Hidden 16: the LSTM step's 4H = 64 columns take the small-gemm kernel in float.
+// Hidden 16: the LSTM step's 4H = 64 columns are whole column blocks of the block kernel in float.
 tg::ClassifierConfig small_config(const char* pooling, bool bidirectional) {
   return {.vocab_size = 40, .embedding_dim = 6, .hidden_size = 16, .pooling = pooling, .bidirectional = bidirectional};
 }
