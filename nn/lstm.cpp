@@ -237,7 +237,8 @@ void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, co
     const U one(1), i = load_at<U>(gates + j), f = load_at<U>(gates + H + j), g = load_at<U>(gates + 2 * H + j),
                 o = load_at<U>(gates + 3 * H + j), t = load_at<U>(tanh_c + j);
     const U dh_j = sent ? load_at<U>(dh_out + j) + load_at<U>(dh + j) : load_at<U>(dh_out + j);
-    const U dc_j = (sent ? load_at<U>(dc_out + j) + load_at<U>(dc + j) : load_at<U>(dc_out + j)) + dh_j * o * (one - t * t);
+    const U dc_in = sent ? load_at<U>(dc_out + j) + load_at<U>(dc + j) : load_at<U>(dc_out + j);
+    const U dc_j = dc_in + dh_j * o * (one - t * t);
     store_at(dz + j, dc_j * g * (i * (one - i)));
     store_at(dz + H + j, c_prev ? dc_j * load_at<U>(c_prev + j) * (f * (one - f)) : U(0));
     store_at(dz + 2 * H + j, dc_j * i * (one - g * g));

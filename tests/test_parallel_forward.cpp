@@ -203,7 +203,7 @@ TEST_CASE("--threads auto: the cores others leave idle, at least 1, at most 4 an
   CHECK(busy <= double(std::thread::hardware_concurrency()));
 }
 
-TEST_CASE("Cores: one count for every phase, training on one thread, and evaluation gets a pool only for more than one") {
+TEST_CASE("Cores: one count for every phase, training on one thread, a pool for evaluation only past one") {
   tg::Cores one(1);
   CHECK(one.count() == 1);
   CHECK(one.describe() == "1");

@@ -217,7 +217,7 @@ std::vector<std::vector<std::string>> weights_per_epoch(const TinyData& d, std::
 
 // Training's products are the block kernel's on one thread (Cores::for_training), so not
 // even OpenBLAS's thread count changes a bit of the weights.
-TEST_CASE("trainer: the same seed gives bit-identical weights at every epoch, whatever the BLAS threads, and another seed does not") {
+TEST_CASE("trainer: one seed gives bit-identical weights at every epoch whatever the BLAS threads, another not") {
   const TinyData d = tiny_data(256, 64);
   const int threads_before = openblas_get_num_threads();
   const std::vector<std::vector<std::string>> first = weights_per_epoch(d, 1, 1);

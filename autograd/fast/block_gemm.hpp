@@ -134,10 +134,15 @@ void block_gemm_shaped(const T* a, std::size_t cols_a, bool ta, const T* b, std:
       const T* panel = b + p * cols_b + j;
       std::size_t ldp = cols_b;
       if (tb || w < W) {
-        copied.assign(kc * W, T(0));
-        for (std::size_t c = 0; c < w; ++c)
-          for (std::size_t i = 0; i < kc; ++i)
-            copied[i * W + c] = tb ? b[(j + c) * cols_b + p + i] : b[(p + i) * cols_b + j + c];
+        copied.resize(kc * W);
+        T* to = copied.data();
+        for (std::size_t i = 0; i < kc; ++i, to += W) {  // row by row of the copy: its writes in order
+          if (tb)
+            for (std::size_t c = 0; c < w; ++c) to[c] = b[(j + c) * cols_b + p + i];
+          else
+            std::copy_n(b + (p + i) * cols_b + j, w, to);
+          std::fill(to + w, to + W, T(0));
+        }
         panel = copied.data(), ldp = W;
       }
       const T* ap = a + p * a_k;
