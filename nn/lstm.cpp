@@ -19,6 +19,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "autograd/fast/gemm.hpp"
+#include "autograd/fast/kernels.hpp"
 #include "nn/init.hpp"
 
 namespace tg {
@@ -292,7 +293,7 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
     const T* const cs = ctx.result().data() + (N + 2) * H;
     const T* const dhs = ctx.grad().data() + H;
     const T* const dcs = ctx.grad().data() + (N + 2) * H;
-    const Array<T> w_hh = xt::transpose(ctx.input(3));  // (4H,H): dz · W_hh reads it in place
+    const Array<T> w_hh = fast::transposed_matrix(ctx.input(3));  // (4H,H): dz · W_hh reads it in place
     Array<T> dz = Array<T>::from_shape({N, G});
     Array<T> h_prev = xt::zeros<T>({N, H});
     std::size_t rows = 0;

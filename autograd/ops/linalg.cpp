@@ -11,6 +11,7 @@
 
 #include "autograd/fast/backward.hpp"
 #include "autograd/fast/gemm.hpp"
+#include "autograd/fast/kernels.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tg {
@@ -137,21 +138,11 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 namespace {
-// x permuted by perm; a matrix through a tiled loop (xtensor's strided assignment of
-// xt::transpose is ~10× slower: a (512,128) weight cost as much as a batch-1 forward).
+// x permuted by perm; a matrix through fast::transposed_matrix.
 template <class T>
 Array<T> permuted(const Array<T>& x, const std::vector<std::size_t>& perm) {
   if (x.dimension() != 2 || perm[0] == 0) return Array<T>(xt::transpose(x, perm));
-  constexpr std::size_t kTile = 16;
-  const std::size_t rows = x.shape()[0], cols = x.shape()[1];
-  Array<T> r = Array<T>::from_shape({cols, rows});
-  const T* in = x.data();
-  T* out = r.data();
-  for (std::size_t i0 = 0; i0 < rows; i0 += kTile)
-    for (std::size_t j0 = 0; j0 < cols; j0 += kTile)
-      for (std::size_t i = i0; i < std::min(i0 + kTile, rows); ++i)
-        for (std::size_t j = j0; j < std::min(j0 + kTile, cols); ++j) out[j * rows + i] = in[i * cols + j];
-  return r;
+  return fast::transposed_matrix(x);
 }
 }  // namespace
 
