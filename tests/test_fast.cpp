@@ -170,6 +170,54 @@ TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches 
     }
 }
 
+// fast::transpose_into moves whole 16 × 16 tiles through registers (AVX-512, float) and
+// the edges element by element: every element lands where the definition says, between
+// buffers wider than the matrix, and nothing outside it is written.
+TEST_CASE_TEMPLATE("fast::transpose_into: whole tiles and edges, between strided buffers", T, float, double) {
+  for (const auto& [rows, cols] : std::vector<std::array<std::size_t, 2>>{{1, 1}, {16, 16}, {17, 33}, {48, 100}, {130, 20}}) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    const std::size_t ld_src = cols + 3, ld_dst = rows + 5;
+    std::vector<T> src(rows * ld_src), dst(cols * ld_dst, T(-1));
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = T(i);
+    tg::fast::transpose_into(src.data(), ld_src, rows, cols, dst.data(), ld_dst);
+    std::size_t wrong = 0;
+    for (std::size_t c = 0; c < cols; ++c)
+      for (std::size_t r = 0; r < ld_dst; ++r)
+        wrong += dst[c * ld_dst + r] != (r < rows ? src[r * ld_src + c] : T(-1));
+    CHECK(wrong == 0);
+  }
+}
+
+// The same paths in float, where the transposed copies go through the register tiles: b
+// transposed, a transposed (its panels copied too), both, against the definition in double.
+TEST_CASE("fast::gemm in float: the copied panels of b transposed or a transposed") {
+  struct Case {
+    std::size_t m, k, n;
+    bool ta, tb;
+  };
+  std::uint64_t seed = 90;
+  for (const Case& c : std::vector<Case>{{20, 37, 70, false, true}, {33, 40, 50, true, false}, {9, 48, 33, true, true},
+                                         {1, 130, 512, false, true}, {64, 300, 40, true, false}})
+    for (float beta : {0.0f, 1.0f}) {
+      CAPTURE(c.m);
+      CAPTURE(c.k);
+      CAPTURE(c.n);
+      CAPTURE(c.ta);
+      CAPTURE(c.tb);
+      CAPTURE(beta);
+      using Af = tg::Array<float>;
+      const Af a = tg::test::random_array<float>(c.ta ? tg::Shape{c.k, c.m} : tg::Shape{c.m, c.k}, seed++);
+      const Af b = tg::test::random_array<float>(c.tb ? tg::Shape{c.n, c.k} : tg::Shape{c.k, c.n}, seed++);
+      const Af before = tg::test::random_array<float>({c.m, c.n}, seed++);
+      Af out = before;
+      tg::fast::gemm(a, c.ta, b, c.tb, out, beta);
+      const A expected = product_by_definition(xt::cast<double>(a), c.ta, xt::cast<double>(b), c.tb,
+                                               xt::cast<double>(before), beta);
+      CHECK(max_abs_diff(xt::cast<double>(out), expected) <= 1e-4);
+    }
+}
+
 // The product ops, on shapes that reach every path of fast::gemm forward and backward.
 TEST_CASE("product ops: gradient matches central differences on every path of fast::gemm") {
   const std::size_t wide = 2 * tg::fast::GemmBlock<double>::kWidth;

@@ -5,7 +5,7 @@
 // call; at the step's size that copy costs as much as the arithmetic, and it is redone at
 // every step for the same weights. This kernel reads b in place when it can (untransposed,
 // a whole block of columns) and copies one column block at a time when it cannot (b
-// transposed, or the last, partial block). On the project's AVX-512 machine it runs these
+// transposed, or the last, partial block) or should not (a transposed). On the project's AVX-512 machine it runs these
 // shapes at 140–220 GFLOP/s on one core, where OpenBLAS runs 90–100 with the AVX2 kernels
 // that OPENBLAS_CORETYPE=Haswell selects and 150–195 with its own AVX-512 ones: its speed
 // does not depend on that setting. bench_engine --part few-rows and --part lstm measure
@@ -16,6 +16,8 @@
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+
+#include "autograd/fast/kernels.hpp"  // transpose_into
 
 namespace tg::fast {
 
@@ -127,20 +129,23 @@ void block_gemm_shaped(const T* a, std::size_t cols_a, bool ta, const T* b, std:
                        std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
   constexpr std::size_t W = Shape::kWidth, Rows = Shape::kRows;
   const std::size_t a_row = ta ? 1 : cols_a, a_k = ta ? cols_a : 1, terms = block_gemm_terms<Shape>(ta, m);
-  std::vector<T> copied;  // op(b)'s column block when b is transposed or the block partial
+  // op(b)'s column block, copied when b is transposed or the block partial, and when a is
+  // transposed: every row block then rereads a short panel (block_gemm_terms) while a
+  // streams past, and the copy's rows are contiguous where b's lie n apart. The weight
+  // gradients (4H,B·T)·(B·T,H) and (H,B·T)·(B·T,4H) took 0.79 and 0.88 of the time with
+  // the copy; products with a in place, 0.97–1.07 (measured, one core).
+  std::vector<T> copied;
   for (std::size_t p = 0; p < k; p += terms)  // terms p … p + kc − 1
     for (std::size_t j = 0; j < n; j += W) {
       const std::size_t w = std::min(W, n - j), kc = std::min(terms, k - p);
       const T* panel = b + p * cols_b + j;
       std::size_t ldp = cols_b;
-      if (tb || w < W) {
+      if (tb || ta || w < W) {
         copied.resize(kc * W);
         T* to = copied.data();
-        for (std::size_t i = 0; i < kc; ++i, to += W) {  // row by row of the copy: its writes in order
-          if (tb)
-            for (std::size_t c = 0; c < w; ++c) to[c] = b[(j + c) * cols_b + p + i];
-          else
-            std::copy_n(b + (p + i) * cols_b + j, w, to);
+        if (tb) transpose_into(b + j * cols_b + p, cols_b, w, kc, to, W);  // b's rows j … j + w − 1
+        for (std::size_t i = 0; i < kc; ++i, to += W) {
+          if (!tb) std::copy_n(b + (p + i) * cols_b + j, w, to);
           std::fill(to + w, to + W, T(0));
         }
         panel = copied.data(), ldp = W;
