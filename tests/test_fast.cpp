@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,6 +62,32 @@ A product_by_definition(const A& a, bool ta, const A& b, bool tb, const A& out, 
       r(i, j) = s + (beta == 0 ? 0 : beta * out(i, j));
     }
   return r;
+}
+
+
+struct GemmCase {
+  std::size_t m, k, n;
+  bool ta, tb;
+};
+
+// fast::gemm on random operands of case c, onto β, against the definition in double.
+template <class T>
+void check_gemm_case(const GemmCase& c, T beta, std::uint64_t& seed, double tolerance) {
+  CAPTURE(c.m);
+  CAPTURE(c.k);
+  CAPTURE(c.n);
+  CAPTURE(c.ta);
+  CAPTURE(c.tb);
+  CAPTURE(beta);
+  const tg::Array<T> a = tg::test::random_array<T>(c.ta ? tg::Shape{c.k, c.m} : tg::Shape{c.m, c.k}, seed++);
+  const tg::Array<T> b = tg::test::random_array<T>(c.tb ? tg::Shape{c.n, c.k} : tg::Shape{c.k, c.n}, seed++);
+  const tg::Array<T> before = tg::test::random_array<T>({c.m, c.n}, seed++);
+  tg::Array<T> out = before;
+  if (beta == T(0)) out.fill(std::numeric_limits<T>::quiet_NaN());  // β = 0 overwrites: nothing of out may show
+  tg::fast::gemm(a, c.ta, b, c.tb, out, beta);
+  const A expected = product_by_definition(xt::cast<double>(a), c.ta, xt::cast<double>(b), c.tb,
+                                           xt::cast<double>(before), double(beta));
+  CHECK(max_abs_diff(xt::cast<double>(out), expected) <= tolerance);
 }
 
 }  // namespace
@@ -132,11 +159,7 @@ TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches 
   const std::size_t wide = 2 * Block::kWidth, rows = Block::kRows;
   const std::size_t few = tg::fast::FewRowsBlock<double>::kWidth, few_rows = tg::fast::FewRowsBlock<double>::kRows;
   const std::size_t long_sum = Block::kTerms + 7;
-  struct Case {
-    std::size_t m, k, n;
-    bool ta, tb;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<GemmCase> cases = {
       {1, 5, 7, false, true},   {1, 5, 7, true, true},                          // gemv: a row times bᵀ
       {6, 5, 1, false, false},  {6, 5, 1, true, false}, {6, 5, 1, false, true},  // gemv: one column
       {1, 9, few, false, false}, {few_rows, 9, few + 2, false, false}, {2, 9, few, false, true},  // few rows
@@ -152,22 +175,8 @@ TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches 
       {4, 0, 6, false, false},  // an empty sum
   };
   std::uint64_t seed = 10;
-  for (const Case& c : cases)
-    for (double beta : {0.0, 1.0, 0.5}) {
-      CAPTURE(c.m);
-      CAPTURE(c.k);
-      CAPTURE(c.n);
-      CAPTURE(c.ta);
-      CAPTURE(c.tb);
-      CAPTURE(beta);
-      const A a = tg::test::random_array(c.ta ? tg::Shape{c.k, c.m} : tg::Shape{c.m, c.k}, seed++);
-      const A b = tg::test::random_array(c.tb ? tg::Shape{c.n, c.k} : tg::Shape{c.k, c.n}, seed++);
-      A before = tg::test::random_array({c.m, c.n}, seed++);
-      if (beta == 0) before.fill(std::nan(""));  // β = 0 overwrites: nothing of out may show
-      A out = before;
-      tg::fast::gemm(a, c.ta, b, c.tb, out, beta);
-      CHECK(max_abs_diff(out, product_by_definition(a, c.ta, b, c.tb, before, beta)) <= 1e-12);
-    }
+  for (const GemmCase& c : cases)
+    for (double beta : {0.0, 1.0, 0.5}) check_gemm_case(c, beta, seed, 1e-12);
 }
 
 // fast::transpose_into moves whole 16 × 16 tiles through registers (AVX-512, float) and
@@ -192,30 +201,11 @@ TEST_CASE_TEMPLATE("fast::transpose_into: whole tiles and edges, between strided
 // The same paths in float, where the transposed copies go through the register tiles: b
 // transposed, a transposed (its panels copied too), both, against the definition in double.
 TEST_CASE("fast::gemm in float: the copied panels of b transposed or a transposed") {
-  struct Case {
-    std::size_t m, k, n;
-    bool ta, tb;
-  };
   std::uint64_t seed = 90;
-  for (const Case& c : std::vector<Case>{{20, 37, 70, false, true}, {33, 40, 50, true, false}, {9, 48, 33, true, true},
-                                         {1, 130, 512, false, true}, {64, 300, 40, true, false}})
-    for (float beta : {0.0f, 1.0f}) {
-      CAPTURE(c.m);
-      CAPTURE(c.k);
-      CAPTURE(c.n);
-      CAPTURE(c.ta);
-      CAPTURE(c.tb);
-      CAPTURE(beta);
-      using Af = tg::Array<float>;
-      const Af a = tg::test::random_array<float>(c.ta ? tg::Shape{c.k, c.m} : tg::Shape{c.m, c.k}, seed++);
-      const Af b = tg::test::random_array<float>(c.tb ? tg::Shape{c.n, c.k} : tg::Shape{c.k, c.n}, seed++);
-      const Af before = tg::test::random_array<float>({c.m, c.n}, seed++);
-      Af out = before;
-      tg::fast::gemm(a, c.ta, b, c.tb, out, beta);
-      const A expected = product_by_definition(xt::cast<double>(a), c.ta, xt::cast<double>(b), c.tb,
-                                               xt::cast<double>(before), beta);
-      CHECK(max_abs_diff(xt::cast<double>(out), expected) <= 1e-4);
-    }
+  for (const GemmCase& c : std::vector<GemmCase>{
+           {20, 37, 70, false, true}, {33, 40, 50, true, false}, {9, 48, 33, true, true}, {1, 130, 512, false, true},
+           {64, 300, 40, true, false}})
+    for (float beta : {0.0f, 1.0f}) check_gemm_case(c, beta, seed, 1e-4);
 }
 
 // The product ops, on shapes that reach every path of fast::gemm forward and backward.
