@@ -40,39 +40,37 @@ Array<T> zip_same(const Array<T>& a, const Array<T>& b, F f) {
 }
 
 #if defined(__AVX512F__)
-// One 16 × 16 float tile of transpose_into: rows are unpacked in pairs, then shuffled in
-// fours, then 128-bit lanes are exchanged twice. Register i then holds column kColumn[i].
+// One stage of a register transpose: each pair of registers D apart (in groups of 2D)
+// becomes lo(x, y) and hi(x, y).
+template <int D, class Lo, class Hi>
+inline void exchange_pairs(__m512* v, Lo lo, Hi hi) {
+#pragma GCC unroll 16
+  for (int g = 0; g < 16; g += 2 * D)
+#pragma GCC unroll 8
+    for (int j = g; j < g + D; ++j) {
+      const __m512 x = v[j], y = v[j + D];
+      v[j] = lo(x, y), v[j + D] = hi(x, y);
+    }
+}
+
+// One 16 × 16 float tile of transpose_into: four stages exchange pairs of rows 1, 2, 4
+// and 8 apart — elements, pairs of elements, then 128-bit lanes twice. Register i then
+// holds column kColumn[i].
 inline void transpose_tile16(const float* in, std::size_t ld_in, float* out, std::size_t ld_out) {
   constexpr int kColumn[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
-  __m512 r[16], t[16];
+  __m512 v[16];
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(in + i * ld_in);
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i)
-#pragma GCC unroll 2
-    for (int j = 0; j < 2; ++j) {
-      r[4 * i + j] = _mm512_shuffle_ps(t[4 * i + j], t[4 * i + 2 + j], _MM_SHUFFLE(1, 0, 1, 0));
-      r[4 * i + 2 + j] = _mm512_shuffle_ps(t[4 * i + j], t[4 * i + 2 + j], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], _MM_SHUFFLE(2, 0, 2, 0));
-      t[8 * i + 4 + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], _MM_SHUFFLE(3, 1, 3, 1));
-    }
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], _MM_SHUFFLE(2, 0, 2, 0));
-    r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], _MM_SHUFFLE(3, 1, 3, 1));
-  }
+  for (int i = 0; i < 16; ++i) v[i] = _mm512_loadu_ps(in + i * ld_in);
+  exchange_pairs<1>(v, [](__m512 x, __m512 y) { return _mm512_unpacklo_ps(x, y); },
+                    [](__m512 x, __m512 y) { return _mm512_unpackhi_ps(x, y); });
+  exchange_pairs<2>(v, [](__m512 x, __m512 y) { return _mm512_shuffle_ps(x, y, _MM_SHUFFLE(1, 0, 1, 0)); },
+                    [](__m512 x, __m512 y) { return _mm512_shuffle_ps(x, y, _MM_SHUFFLE(3, 2, 3, 2)); });
+  const auto low_lanes = [](__m512 x, __m512 y) { return _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)); };
+  const auto high_lanes = [](__m512 x, __m512 y) { return _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)); };
+  exchange_pairs<4>(v, low_lanes, high_lanes);
+  exchange_pairs<8>(v, low_lanes, high_lanes);
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + kColumn[i] * ld_out, r[i]);
+  for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + kColumn[i] * ld_out, v[i]);
 }
 #endif
 
