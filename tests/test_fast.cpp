@@ -183,7 +183,8 @@ TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches 
 // the edges element by element: every element lands where the definition says, between
 // buffers wider than the matrix, and nothing outside it is written.
 TEST_CASE_TEMPLATE("fast::transpose_into: whole tiles and edges, between strided buffers", T, float, double) {
-  for (const auto& [rows, cols] : std::vector<std::array<std::size_t, 2>>{{1, 1}, {16, 16}, {17, 33}, {48, 100}, {130, 20}}) {
+  const std::vector<std::array<std::size_t, 2>> shapes = {{1, 1}, {16, 16}, {17, 33}, {48, 100}, {130, 20}};
+  for (const auto& [rows, cols] : shapes) {
     CAPTURE(rows);
     CAPTURE(cols);
     const std::size_t ld_src = cols + 3, ld_dst = rows + 5;

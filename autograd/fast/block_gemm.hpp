@@ -5,11 +5,12 @@
 // call; at the step's size that copy costs as much as the arithmetic, and it is redone at
 // every step for the same weights. This kernel reads b in place when it can (untransposed,
 // a whole block of columns) and copies one column block at a time when it cannot (b
-// transposed, or the last, partial block) or should not (a transposed). On the project's AVX-512 machine it runs these
-// shapes at 140–220 GFLOP/s on one core, where OpenBLAS runs 90–100 with the AVX2 kernels
-// that OPENBLAS_CORETYPE=Haswell selects and 150–195 with its own AVX-512 ones: its speed
-// does not depend on that setting. bench_engine --part few-rows and --part lstm measure
-// it; tests/test_fast.cpp holds every path to the definition of the product.
+// transposed, or the last, partial block) or should not (a transposed). On the project's
+// AVX-512 machine it runs these shapes at 140–220 GFLOP/s on one core, where OpenBLAS runs
+// 90–100 with the AVX2 kernels that OPENBLAS_CORETYPE=Haswell selects and 150–195 with its
+// own AVX-512 ones: its speed does not depend on that setting. bench_engine --part few-rows
+// and --part lstm measure it; tests/test_fast.cpp holds every path to the definition of
+// the product.
 #pragma once
 #include <algorithm>
 #include <cstddef>
