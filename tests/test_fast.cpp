@@ -149,19 +149,20 @@ TEST_CASE("fast backward helpers: every op gives the same gradients whether the 
   CHECK_MESSAGE(report.ok, report.str());
 }
 
-// fast::gemm picks gemv for one row times a transposed b and for one column, BLAS for β
-// other than 0 or 1, and the block kernel (fast/block_gemm.hpp) for the rest: b read in
-// place or copied a column block at a time (transposed, or the last block partial), a in
-// place either way, the last rows as one smaller block, fewer rows than a block in
-// few-row blocks, a long sum in passes. Each must be the definition, onto β = 0, 1 and ½.
-TEST_CASE("fast::gemm: every path (gemv, block kernel, BLAS, empty sum) matches the definition") {
+// fast::gemm picks dot products for one row times a transposed b and for one column, BLAS
+// for β other than 0 or 1, and the block kernel (fast/block_gemm.hpp) for the rest: b read
+// in place or copied a column block at a time (transposed, the last block partial, or a
+// transposed), the last rows as one smaller block, fewer rows than a block in few-row
+// blocks, a long sum in passes. Each must be the definition, onto β = 0, 1 and ½.
+TEST_CASE("fast::gemm: every path (dot products, block kernel, BLAS, empty sum) matches the definition") {
   using Block = tg::fast::GemmBlock<double>;
   const std::size_t wide = 2 * Block::kWidth, rows = Block::kRows;
   const std::size_t few = tg::fast::FewRowsBlock<double>::kWidth, few_rows = tg::fast::FewRowsBlock<double>::kRows;
   const std::size_t long_sum = Block::kTerms + 7;
   const std::vector<GemmCase> cases = {
-      {1, 5, 7, false, true},   {1, 5, 7, true, true},                          // gemv: a row times bᵀ
-      {6, 5, 1, false, false},  {6, 5, 1, true, false}, {6, 5, 1, false, true},  // gemv: one column
+      {1, 5, 7, false, true},   {1, 5, 7, true, true},                          // dot products: a row times bᵀ
+      {6, 5, 1, false, false},  {6, 5, 1, true, false}, {6, 5, 1, false, true},  // … one column
+      {1, 37, 9, false, true},  {9, 37, 1, false, false}, {9, 37, 1, true, true},  // … longer than a SIMD batch
       {1, 9, few, false, false}, {few_rows, 9, few + 2, false, false}, {2, 9, few, false, true},  // few rows
       {few_rows - 1, tg::fast::FewRowsBlock<double>::kTerms + 1, few, true, false},  // … a sum in two passes
       {few_rows + 1, 9, wide, false, false}, {rows - 1, 9, wide, false, false},  // the usual blocks, tails only

@@ -101,7 +101,7 @@ std::vector<OpCase> linalg_cases() {
   const A m{{1, -1}, {0, 2}, {0.5, 1}};
   return {
       {"matmul: (2,3) · (3,2)", binary(tg::matmul), {a, m}, A{{2.5, 6}, {7, 12}}},
-      // One row or one column goes through BLAS gemv: each product is a row or column above.
+      // One row or one column goes through the dot products: each is a row or column above.
       {"matmul: (1,3) · (3,2), one row", binary(tg::matmul), {A{{4, 5, 6}}, m}, A{{7, 12}}},
       {"matmul: (2,3) · (3,1), one column", binary(tg::matmul), {a, col({1, 0, 0.5})}, col({2.5, 7})},
       {"matmul_transposed: (1,3) · (2,3)ᵀ, one row", binary(tg::matmul_transposed),

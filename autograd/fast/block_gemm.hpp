@@ -1,7 +1,7 @@
 // A register-blocked gemm, out (m,n) = op(a)·op(b) (+ out): every product of the fast
-// layer but a single row or column (gemv). The LSTM's are the ones that count: h · W_hhᵀ
-// at every step, (≤ 64,128)·(128,512), and the input and weight-gradient products,
-// (B·T,E)·(E,4H) and the like. BLAS packs both operands into its blocked layout on every
+// layer but a single column or a row times bᵀ (dot products, fast/gemm.cpp). The LSTM's are
+// the ones that count: h · W_hhᵀ at every step, (≤ 64,128)·(128,512), and the input and
+// weight-gradient products, (B·T,E)·(E,4H) and the like. BLAS packs both operands into its blocked layout on every
 // call; at the step's size that copy costs as much as the arithmetic, and it is redone at
 // every step for the same weights. This kernel reads b in place when it can (untransposed,
 // a whole block of columns) and copies one column block at a time when it cannot (b

@@ -1,9 +1,12 @@
-// The matrix-product dispatcher of the fast layer (fast/gemm.hpp): gemv for a single row
-// or column, the register-blocked kernel of fast/block_gemm.hpp for β = 0 or 1, and BLAS
-// for any other β.
+// The matrix-product dispatcher of the fast layer (fast/gemm.hpp): dot products for a
+// single row times bᵀ or a single column, the register-blocked kernel of fast/block_gemm.hpp
+// for the rest with β = 0 or 1, and BLAS for any other β.
 #include "autograd/fast/gemm.hpp"
 
 #include <algorithm>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
 
 #include <xtensor-blas/xlinalg.hpp>  // declares cblas_?gemm (via xflens); <cblas.h> would clash
 
@@ -25,13 +28,59 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, 
               ldb, beta, c, n);
 }
 
-void blas_gemv(bool trans, int rows, int cols, const float* a, int lda, const float* x, int incx, float beta,
-               float* y) {
-  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, a, lda, x, incx, beta, y, 1);
+// y[r] = β·y[r] + rows[r]·x for r < count, each row k values long, ld apart: one dot
+// product per row, in SIMD lanes over k and then across the lanes, four rows at a time so
+// that four sums are in flight. Every row's sum runs in the same order, however many rows
+// there are and whichever group a row falls in: unlike BLAS's gemv, whose threads and
+// row blocks change the rounding with the row count.
+template <class T>
+void dot_rows(const T* rows, std::size_t ld, std::size_t count, const T* x, std::size_t k, T beta, T* y) {
+  using V = xsimd::batch<T>;
+  constexpr std::size_t L = V::size, kGroup = 4;
+  const std::size_t full = k / L * L;
+  const auto finish = [&](std::size_t r, const V& lanes) {
+    T s = xsimd::hadd(lanes);
+    for (std::size_t p = full; p < k; ++p) s += rows[r * ld + p] * x[p];
+    y[r] = beta == T(0) ? s : beta * y[r] + s;
+  };
+  std::size_t r = 0;
+  for (; r + kGroup <= count; r += kGroup) {
+    V sum[kGroup] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+    for (std::size_t p = 0; p < full; p += L) {
+      const V xp = V::load_unaligned(x + p);
+#pragma GCC unroll 4
+      for (std::size_t g = 0; g < kGroup; ++g)
+        sum[g] = xsimd::fma(V::load_unaligned(rows + (r + g) * ld + p), xp, sum[g]);
+    }
+    for (std::size_t g = 0; g < kGroup; ++g) finish(r + g, sum[g]);
+  }
+  for (; r < count; ++r) {
+    V sum(T(0));
+    for (std::size_t p = 0; p < full; p += L)
+      sum = xsimd::fma(V::load_unaligned(rows + r * ld + p), V::load_unaligned(x + p), sum);
+    finish(r, sum);
+  }
 }
-void blas_gemv(bool trans, int rows, int cols, const double* a, int lda, const double* x, int incx, double beta,
-               double* y) {
-  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0, a, lda, x, incx, beta, y, 1);
+
+// y (m) = β·y + Σ_p x[p]·a[p, 0:m), a's rows lda apart: aᵀ·x, row by row of a, each y[i]
+// summed over p in order.
+template <class T>
+void sum_scaled_rows(const T* a, std::size_t lda, std::size_t m, const T* x, std::size_t k, T beta, T* y) {
+  for (std::size_t i = 0; i < m; ++i) y[i] = beta == T(0) ? T(0) : beta * y[i];
+  for (std::size_t p = 0; p < k; ++p) {
+    const T xp = x[p];
+    const T* ap = a + p * lda;
+    for (std::size_t i = 0; i < m; ++i) y[i] += xp * ap[i];
+  }
+}
+
+// The k values of a vector `stride` apart, contiguous: in place when they are, else copied.
+template <class T>
+const T* contiguous(const T* v, std::size_t stride, std::size_t k, std::vector<T>& copy) {
+  if (stride == 1) return v;
+  copy.resize(k);
+  for (std::size_t p = 0; p < k; ++p) copy[p] = v[p * stride];
+  return copy.data();
 }
 }  // namespace
 
@@ -44,15 +93,20 @@ void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_
     else if (beta != T(1)) std::for_each(out, out + m * n, [beta](T& v) { v *= beta; });
     return;
   }
-  // A single row or column is a matrix-vector product: gemm would first pack (copy) the
-  // whole matrix, which for one tweet at a time costs more than the arithmetic. Except a
-  // row times an untransposed b: OpenBLAS's gemv for it (column by column) is 2× its gemm.
-  if (m == 1 && tb) {  // outᵀ = op(b)ᵀ·aᵀ; a's k values are `ta ? cols_a : 1` apart
-    blas_gemv(false, int(n), int(k), b, int(cols_b), a, int(ta ? cols_a : 1), beta, out);
+  // A single row times bᵀ, or anything times a single column, is a matrix-vector product:
+  // dot products of contiguous rows (or, for aᵀ·b, a sum of a's rows scaled). A row times
+  // an untransposed b goes to the block kernel, whose few-row blocks read b in place.
+  std::vector<T> copy;
+  if (m == 1 && tb) {  // out_j = a · b's row j; a's k values are `ta ? cols_a : 1` apart
+    dot_rows(b, cols_b, n, contiguous(a, ta ? cols_a : 1, k, copy), k, beta, out);
     return;
   }
   if (n == 1) {  // out = op(a)·b, b's k values `tb ? 1 : cols_b` apart
-    blas_gemv(ta, int(ta ? k : m), int(ta ? m : k), a, int(cols_a), b, int(tb ? 1 : cols_b), beta, out);
+    const T* x = contiguous(b, tb ? 1 : cols_b, k, copy);
+    if (ta)
+      sum_scaled_rows(a, cols_a, m, x, k, beta, out);
+    else
+      dot_rows(a, cols_a, m, x, k, beta, out);
     return;
   }
   // The block kernel runs on one thread. BLAS's threads (Haswell kernels, 2 threads) made

@@ -2,7 +2,7 @@
 // formula sits right above the call computing it: fast::product for the result,
 // fast::accumulate_product for `d input += op(a)·op(b)`. Both are one gemm on the raw
 // buffers (a transposed operand is a flag, not a copy; a backward product is written
-// straight into the input's gradient buffer): the register-blocked kernel, gemv or BLAS;
+// straight into the input's gradient buffer): the register-blocked kernel, dot products or BLAS;
 // they live in the fast layer (autograd/fast/gemm.hpp), and tests/test_fast.cpp checks
 // every path.
 #include <numeric>

@@ -252,8 +252,8 @@ std::string Cores::describe() {
   return fmt::format("auto: {} ({:.1f} of {} cores busy elsewhere)", n, busy_elsewhere_, usable_);
 }
 
-// Training's products are the block kernel's (autograd/fast/block_gemm.hpp), on the
-// calling thread; BLAS is left only gemv, where a second thread would spin, not help.
+// Training's products are the engine's own (autograd/fast/gemm.cpp), on the calling
+// thread; BLAS is left only products with β other than 0 and 1, which training has none of.
 void Cores::for_training() { set_blas_threads(1); }
 
 WorkerPool* Cores::for_evaluation() {
