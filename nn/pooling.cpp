@@ -2,6 +2,7 @@
 // (B,T) and hands them to one weighted sum, s = Σ_t α_t h_t.
 #include "nn/pooling.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -59,12 +60,23 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
     throw Error(fmt::format("AttentionPooling({}): states {} do not end in {}", proj.in_features,
                             shape_str(states.shape()), proj.in_features));
   const std::size_t B = states.shape()[0], steps = states.shape()[1], D = states.shape()[2];
-  const Tensor<T> u = tanh(proj.forward(reshape(states, {B * steps, D})));  // (B·T,D)
-  // e_t = u_tᵀ u_w for every position at once: (B·T,D)·(D,1).
-  const Tensor<T> e = reshape(matmul(u, reshape(context, {D, 1})), {B, steps});
+  // u_t and e_t at the real positions only (a batch of tweets is about half padding): their
+  // rows of the states (N,D), and e back to (B,T) with 0 at padding.
+  const std::size_t n = std::count(mask.begin(), mask.end(), true);
+  Ids real = Ids::from_shape({n}), unpack = Ids::from_shape({B, steps});  // position → 1 + its row, 0 at padding
+  for (std::size_t i = 0, r = 0; i < B * steps; ++i) {
+    if (mask.data()[i]) real.data()[r++] = std::int64_t(i);
+    unpack.data()[i] = mask.data()[i] ? std::int64_t(r) : 0;
+  }
+  const bool padded = n < B * steps;
+  const Tensor<T> flat = reshape(states, {B * steps, D});
+  const Tensor<T> u = tanh(proj.forward(padded ? gather(flat, real) : flat));  // (N,D)
+  const Tensor<T> e = matmul(u, reshape(context, {D, 1}));                     // e_t = u_tᵀ u_w, (N,1)
+  const Tensor<T> zero(Array<T>(xt::zeros<T>({1, 1})));
+  const Tensor<T> e_padded = padded ? gather(concat<T>({zero, e}, 0), unpack) : e;
   // −∞ at padding: softmax gives it exactly 0, and masked_fill passes it no gradient.
-  const Mask padding = !mask;
-  const Tensor<T> alpha = softmax(masked_fill(e, padding, -std::numeric_limits<T>::infinity()), 1);
+  const Tensor<T> scores = masked_fill(reshape(e_padded, {B, steps}), !mask, -std::numeric_limits<T>::infinity());
+  const Tensor<T> alpha = softmax(scores, 1);
   return {weighted_sum(states, alpha), alpha};
 }
 
