@@ -61,7 +61,7 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
                             shape_str(states.shape()), proj.in_features));
   const std::size_t B = states.shape()[0], steps = states.shape()[1], D = states.shape()[2];
   // u_t and e_t at the real positions only (a batch of tweets is about half padding): their
-  // rows of the states (N,D), and e back to (B,T) with 0 at padding.
+  // rows of the states, (N,D).
   const std::size_t n = std::count(mask.begin(), mask.end(), true);
   Ids real = Ids::from_shape({n}), unpack = Ids::from_shape({B, steps});  // position → 1 + its row, 0 at padding
   for (std::size_t i = 0, r = 0; i < B * steps; ++i) {
@@ -72,11 +72,15 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
   const Tensor<T> flat = reshape(states, {B * steps, D});
   const Tensor<T> u = tanh(proj.forward(padded ? gather(flat, real) : flat));  // (N,D)
   const Tensor<T> e = matmul(u, reshape(context, {D, 1}));                     // e_t = u_tᵀ u_w, (N,1)
-  const Tensor<T> zero(Array<T>(xt::zeros<T>({1, 1})));
-  const Tensor<T> e_padded = padded ? gather(concat<T>({zero, e}, 0), unpack) : e;
-  // −∞ at padding: softmax gives it exactly 0, and masked_fill passes it no gradient.
-  const Tensor<T> scores = masked_fill(reshape(e_padded, {B, steps}), !mask, -std::numeric_limits<T>::infinity());
-  const Tensor<T> alpha = softmax(scores, 1);
+  // Back to (B,T): −∞ at padding, which softmax turns into exactly 0 and masked_fill passes
+  // no gradient.
+  const auto scores = [&] {
+    if (!padded) return reshape(e, {B, steps});
+    const Tensor<T> zero(Array<T>(xt::zeros<T>({1, 1})));
+    const Tensor<T> e_padded = reshape(gather(concat<T>({zero, e}, 0), unpack), {B, steps});
+    return masked_fill(e_padded, !mask, -std::numeric_limits<T>::infinity());
+  };
+  const Tensor<T> alpha = softmax(scores(), 1);
   return {weighted_sum(states, alpha), alpha};
 }
 

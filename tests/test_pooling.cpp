@@ -85,6 +85,31 @@ TEST_CASE("attention pooling: gradient matches central differences, with padding
   check_gradients(attention, 3);
 }
 
+// The projection runs on the real positions only when there is padding, and on every
+// position when there is none: the two must agree, sequence by sequence, and the path
+// without padding must be gradient-checked too.
+TEST_CASE("attention pooling: a padded batch gives each sequence what it gets alone, without padding") {
+  std::mt19937_64 rng(6);
+  tg::AttentionPooling<double> attention(3, rng);
+  const Tensor<double> states = random_states({2, 3, 3}, 7);
+  const auto batch = attention.forward(states, kMask);
+  for (std::size_t b = 0; b < 2; ++b) {
+    CAPTURE(b);
+    const std::size_t length = b == 0 ? 3 : 2;
+    Array<double> one = xt::view(states.value(), xt::range(b, b + 1), xt::range(0, length), xt::all());
+    const auto alone = attention.forward(Tensor<double>(one), tg::Mask(xt::ones<bool>({std::size_t{1}, length})));
+    CHECK(xt::allclose(xt::view(batch.pooled.value(), b), xt::view(alone.pooled.value(), 0), 1e-12, 1e-14));
+    CHECK(xt::allclose(xt::view(batch.alpha.value(), b, xt::range(0, length)), xt::view(alone.alpha.value(), 0),
+                       1e-12, 1e-14));
+  }
+  Tensor<double> full = random_states({2, 3, 3}, 8);
+  std::vector<Tensor<double>> wrt = attention.parameters();
+  wrt.push_back(full);
+  const tg::Mask no_padding = xt::ones<bool>({std::size_t{2}, std::size_t{3}});
+  const auto report = tg::gradcheck([&] { return attention.forward(full, no_padding).pooled; }, wrt);
+  CHECK_MESSAGE(report.ok, report.str());
+}
+
 TEST_CASE("attention pooling: padded positions get exactly zero α and exactly zero gradient") {
   std::mt19937_64 rng(3);
   tg::AttentionPooling<double> attention(3, rng);
