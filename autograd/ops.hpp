@@ -57,7 +57,8 @@ template <class T> Tensor<T> cross_entropy(const Tensor<T>& logits, const Ids& l
 template <class T> Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, T eps);
 
 // ---- indexing, joining and masking (ops/index.cpp) ----
-// Rows of `table` (V,E) picked by integer ids of any shape → ids.shape + (E).
+// Rows of `table` (V,E) picked by integer ids of any shape → ids.shape + (E). A table of
+// more axes (…,E) is read as its rows: (B,T,E) as (B·T,E), with no reshaped copy.
 template <class T> Tensor<T> gather(const Tensor<T>& table, const Ids& ids);
 // The mean of the rows of `table` (V,E) at each bag of ids, ids (…,K), leaving out the ids
 // equal to `padding` (a bag of padding alone gives zeros) → ids.shape[:-1] + (E): PyTorch's

@@ -66,9 +66,9 @@ typename GRU<T>::Run GRU<T>::run_masked(const GRUWeights<T>& w, const Tensor<T>&
 template <class T>
 typename GRU<T>::Run GRU<T>::run_packed(const GRUWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                         bool reverse) const {
-  const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
+  const std::size_t B = p.batch, steps = p.steps, H = hidden_size;
   // The input half for every real position at once: one (N,E)·(E,3H) gemm.
-  const Tensor<T> a = linear(gather(reshape(x, {B * steps, E}), p.source), w.weight_ih, w.bias_ih);
+  const Tensor<T> a = linear(gather(x, p.source), w.weight_ih, w.bias_ih);  // x (B,T,E) read as (B·T,E) rows
   Tensor<T> h;  // the running sequences' state; undefined before the first step
   std::vector<Tensor<T>> hs;
   for (std::size_t k = 0; k < steps; ++k) {
@@ -82,7 +82,9 @@ typename GRU<T>::Run GRU<T>::run_packed(const GRUWeights<T>& w, const Tensor<T>&
   // Padded positions read row 0, a row of zeros.
   hs.insert(hs.begin(), Tensor<T>(Array<T>(xt::zeros<T>({std::size_t(1), H}))));
   const Tensor<T> packed_h = concat(hs, 0);  // (1+N, H)
-  return {reshape(gather(packed_h, p.unpack), {B, steps, H}), gather(packed_h, reverse ? p.first : p.last)};
+  Ids unpack = p.unpack;  // gathered as (B,T): the states come out (B,T,H), no reshaped copy
+  unpack.reshape({B, steps});
+  return {gather(packed_h, unpack), gather(packed_h, reverse ? p.first : p.last)};
 }
 
 template <class T>

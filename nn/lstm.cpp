@@ -328,9 +328,9 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
 template <class T>
 typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                           bool reverse) const {
-  const std::size_t B = p.batch, steps = p.steps, E = input_size, H = hidden_size;
+  const std::size_t B = p.batch, steps = p.steps;
   // The real positions' inputs, packed: (N,E), step by step in time order.
-  const Tensor<T> x_rows = gather(reshape(x, {B * steps, E}), p.source);
+  const Tensor<T> x_rows = gather(x, p.source);  // x (B,T,E) read as (B·T,E) rows
   const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
   const Tensor<T> w_ih_t = active_tape<T>() ? Tensor<T>() : transposed(w.weight_ih);  // evaluation only
   // Note [Fused LSTM recurrence]: (2(1+N), H), the packed h rows, then the packed c rows.
@@ -338,7 +338,9 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
                                            w.bias_ih + w.bias_hh, w_hh_t, p, reverse);
   const Ids& final_rows = reverse ? p.first : p.last;
   const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
-  return {reshape(gather(packed, p.unpack), {B, steps, H}), gather(packed, final_rows), gather(packed, final_c_rows)};
+  Ids unpack = p.unpack;  // gathered as (B,T): the states come out (B,T,H), no reshaped copy
+  unpack.reshape({B, steps});
+  return {gather(packed, unpack), gather(packed, final_rows), gather(packed, final_c_rows)};
 }
 
 template <class T>

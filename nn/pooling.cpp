@@ -69,8 +69,8 @@ Pooled<T> AttentionPooling<T>::forward(const Tensor<T>& states, const Mask& mask
     unpack.data()[i] = mask.data()[i] ? std::int64_t(r) : 0;
   }
   const bool padded = n < B * steps;
-  const Tensor<T> flat = reshape(states, {B * steps, D});
-  const Tensor<T> u = tanh(proj.forward(padded ? gather(flat, real) : flat));  // (N,D)
+  const Tensor<T> rows = padded ? gather(states, real) : reshape(states, {B * steps, D});  // (N,D)
+  const Tensor<T> u = tanh(proj.forward(rows));
   const Tensor<T> e = matmul(u, reshape(context, {D, 1}));                     // e_t = u_tᵀ u_w, (N,1)
   // Back to (B,T): −∞ at padding, which softmax turns into exactly 0 and masked_fill passes
   // no gradient.

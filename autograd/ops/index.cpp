@@ -29,12 +29,13 @@ Array<T> spread_mask(const Mask& mask, const Shape& shape) {
 }
 }  // namespace
 
-// gather: result[i…] = table[ids[i…]]          table (V,E), ids any shape → ids.shape + (E)
+// gather: result[i…] = table[ids[i…]]          table (V,E), ids any shape → ids.shape + (E);
+//                                              a table (…,E) is read as its rows
 //   dtable[ids[i…]] += grad[i…]        (a repeated id accumulates into one row)
 template <class T>
 Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
-  if (table.dim() != 2) throw Error("gather: table must be 2-D, got " + shape_str(table.shape()));
-  const std::size_t rows = table.shape()[0], width = table.shape()[1];
+  if (table.dim() < 2) throw Error("gather: table must be at least 2-D, got " + shape_str(table.shape()));
+  const std::size_t width = table.shape().back(), rows = table.size() / std::max<std::size_t>(width, 1);
   Shape shape(ids.shape().begin(), ids.shape().end());
   shape.push_back(width);
   Array<T> r = xt::empty<T>(shape);
@@ -46,7 +47,7 @@ Tensor<T> gather(const Tensor<T>& table, const Ids& ids) {
   }
   return record<T>("gather", std::move(r), {table}, [ids](const BackwardContext<T>& c) {
     if (!c.needs_grad(0)) return;
-    const std::size_t w = c.input(0).shape()[1];
+    const std::size_t w = c.input(0).shape().back();
     T* d = fast::gradient_buffer(c, 0).data();  // added in place: an embedding table's gradient is large
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const T* g = c.grad().data() + i * w;

@@ -21,8 +21,9 @@ std::uint64_t directions(const ClassifierConfig& c) { return c.bidirectional ? 2
 // directions held 17 floats per unit of H·directions per token in training (922 against
 // 72 MB); before the fused recurrence, 50–75 (B·T from 64×48 to 512×100, E 16–300,
 // H 32–512, every pooling), and evaluation about 12. The constants are those, rounded up
-// with room to spare (the poolings' share is inside them).
-constexpr std::uint64_t kRecordingPerH = 40, kLivePerH = 16;
+// with room to spare (the poolings' share is inside them); 40 while the packed schedule
+// and attention pooling still reshaped (copied) the inputs and states they gather from.
+constexpr std::uint64_t kRecordingPerH = 32, kLivePerH = 16;
 
 }  // namespace
 
