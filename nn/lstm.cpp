@@ -11,6 +11,7 @@
 #include <numeric>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <xtensor/xadapt.hpp>
@@ -166,7 +167,8 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // Note [Fused LSTM recurrence]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 // The packed schedule's whole layer as one recorded op, "lstm_recurrence": given the
-// packed input rows x (N,E), W_ih (4H,E), the summed biases b (4H) and W_hhᵀ (H,4H), it
+// packed input rows x (N,E), W_ih (4H,E), the biases b_ih and b_hh (4H; b is their sum,
+// made inside) and W_hhᵀ (H,4H), it
 // computes the input half of z for every row at once, z = x W_ihᵀ (one gemm), into one
 // (N,4H) buffer, runs the steps of lstm.hpp's equations in place there, and writes each
 // step's h and c straight into packed buffers — no per-step op, slice or copy.
@@ -251,7 +253,8 @@ void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, co
 // w_ih_t, when given, is W_ihᵀ kept by evaluation (Note [Transposed weights]): the input
 // product reads it in place. The op's inputs, and so its gradients, are the same either way.
 template <class T>
-Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array<T>* w_ih_t, Tensor<T> bias,
+Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array<T>* w_ih_t, const Tensor<T>& b_ih,
+                          const Tensor<T>& b_hh,
                           const Tensor<T>& w_hh_t, const PackedLayout& p, bool reverse) {
   const std::size_t N = x.shape()[0], E = x.shape()[1], G = w_ih.shape()[0], H = G / 4;
   // The steps in the order the recurrence visits them, each with its rows.
@@ -278,7 +281,9 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
   std::fill_n(out.data() + (N + 1) * H, H, T(0));
   T* const hs = out.data() + H;            // packed row r's h at hs + r·H
   T* const cs = out.data() + (N + 2) * H;  // and its c at cs + r·H
-  const T* const b = bias.value().data();
+  std::vector<T> bias(G);  // b = b_ih + b_hh
+  for (std::size_t j = 0; j < G; ++j) bias[j] = b_ih.value().data()[j] + b_hh.value().data()[j];
+  const T* const b = bias.data();
   for (const auto& [row, n, prev_row, m] : order) {
     T* z = gates->data() + row * G;
     if (m > 0) fast::gemm(hs + prev_row * H, H, false, w_hh_t.value().data(), G, false, z, m, G, H, T(1));
@@ -287,13 +292,13 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
                     tanh_c->data() + (row + r) * H, hs + (row + r) * H, H);
   }
 
-  return record<T>("lstm_recurrence", std::move(out), {x, w_ih, bias, w_hh_t},
+  return record<T>("lstm_recurrence", std::move(out), {x, w_ih, b_ih, b_hh, w_hh_t},
                    [gates, tanh_c, order, N, G, H](const BackwardContext<T>& ctx) {
     const T* const hs = ctx.result().data() + H;
     const T* const cs = ctx.result().data() + (N + 2) * H;
     const T* const dhs = ctx.grad().data() + H;
     const T* const dcs = ctx.grad().data() + (N + 2) * H;
-    const Array<T> w_hh = fast::transposed_matrix(ctx.input(3));  // (4H,H): dz · W_hh reads it in place
+    const Array<T> w_hh = fast::transposed_matrix(ctx.input(4));  // (4H,H): dz · W_hh reads it in place
     Array<T> dz = Array<T>::from_shape({N, G});
     Array<T> h_prev = xt::zeros<T>({N, H});
     std::size_t rows = 0;
@@ -314,13 +319,14 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
     }
     if (ctx.needs_grad(0)) fast::accumulate_product(ctx, 0, dz, false, ctx.input(1), false);
     if (ctx.needs_grad(1)) fast::accumulate_product(ctx, 1, dz, true, ctx.input(0), false);
-    if (ctx.needs_grad(2)) {
+    if (ctx.needs_grad(2) || ctx.needs_grad(3)) {  // d b_ih = d b_hh = Σ_rows dz
       Array<T> db = xt::zeros<T>({G});
       for (std::size_t r = 0; r < N; ++r)
         for (std::size_t j = 0; j < G; ++j) db.data()[j] += dz.data()[r * G + j];
-      ctx.accumulate(2, std::move(db));
+      if (ctx.needs_grad(2)) ctx.accumulate(2, db);
+      if (ctx.needs_grad(3)) ctx.accumulate(3, std::move(db));
     }
-    if (ctx.needs_grad(3)) fast::accumulate_product(ctx, 3, h_prev, true, dz, false);
+    if (ctx.needs_grad(4)) fast::accumulate_product(ctx, 4, h_prev, true, dz, false);
   });
 }
 }  // namespace
@@ -335,7 +341,7 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
   const Tensor<T> w_ih_t = active_tape<T>() ? Tensor<T>() : transposed(w.weight_ih);  // evaluation only
   // Note [Fused LSTM recurrence]: (2(1+N), H), the packed h rows, then the packed c rows.
   const Tensor<T> packed = lstm_recurrence(x_rows, w.weight_ih, w_ih_t.defined() ? &w_ih_t.value() : nullptr,
-                                           w.bias_ih + w.bias_hh, w_hh_t, p, reverse);
+                                           w.bias_ih, w.bias_hh, w_hh_t, p, reverse);
   const Ids& final_rows = reverse ? p.first : p.last;
   const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
   Ids unpack = p.unpack;  // gathered as (B,T): the states come out (B,T,H), no reshaped copy
