@@ -2,8 +2,9 @@
 // Plain semantics: out = op(a)·op(b) + β·out, op transposing when asked. How: on the raw
 // buffers (a transposed operand is a flag, not a copy), a single row times bᵀ or a single
 // column as dot products, β other than 0 and 1 through BLAS, and the rest through the
-// register-blocked kernel of fast/block_gemm.hpp, all on the calling thread. tests/test_fast.cpp checks every path against the definition of the product, in
-// value and gradient.
+// register-blocked kernel of fast/block_gemm.hpp, all on the calling thread.
+// tests/test_fast.cpp checks every path against the definition of the product, in value
+// and gradient.
 #pragma once
 #include <cstddef>
 
