@@ -168,10 +168,10 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 // The packed schedule's whole layer as one recorded op, "lstm_recurrence": given the
 // packed input rows x (N,E), W_ih (4H,E), the biases b_ih and b_hh (4H; b is their sum,
-// made inside) and W_hhᵀ (H,4H), it
-// computes the input half of z for every row at once, z = x W_ihᵀ (one gemm), into one
-// (N,4H) buffer, runs the steps of lstm.hpp's equations in place there, and writes each
-// step's h and c straight into packed buffers — no per-step op, slice or copy.
+// made inside) and W_hhᵀ (H,4H), it computes the input half of z for every row at once,
+// z = x W_ihᵀ (one gemm), into one (N,4H) buffer, runs the steps of lstm.hpp's equations
+// in place there, and writes each step's h and c straight into packed buffers — no
+// per-step op, slice or copy.
 // Rows of step t are offset[t] … offset[t]+active[t]; its first m rows continue the
 // sequences of the step before (m = that step's active count, at most active[t]; the rest
 // start from h = c = 0). Per step, with zₖ the columns kH..(k+1)H of z:
@@ -254,8 +254,7 @@ void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, co
 // product reads it in place. The op's inputs, and so its gradients, are the same either way.
 template <class T>
 Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array<T>* w_ih_t, const Tensor<T>& b_ih,
-                          const Tensor<T>& b_hh,
-                          const Tensor<T>& w_hh_t, const PackedLayout& p, bool reverse) {
+                          const Tensor<T>& b_hh, const Tensor<T>& w_hh_t, const PackedLayout& p, bool reverse) {
   const std::size_t N = x.shape()[0], E = x.shape()[1], G = w_ih.shape()[0], H = G / 4;
   // The steps in the order the recurrence visits them, each with its rows.
   struct Step {
