@@ -66,7 +66,7 @@ typename GRU<T>::Run GRU<T>::run_masked(const GRUWeights<T>& w, const Tensor<T>&
 template <class T>
 typename GRU<T>::Run GRU<T>::run_packed(const GRUWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                         bool reverse) const {
-  const std::size_t B = p.batch, steps = p.steps, H = hidden_size;
+  const std::size_t steps = p.steps, H = hidden_size;
   // The input half for every real position at once: one (N,E)·(E,3H) gemm.
   const Tensor<T> a = linear(gather(x, p.source), w.weight_ih, w.bias_ih);  // x (B,T,E) read as (B·T,E) rows
   Tensor<T> h;  // the running sequences' state; undefined before the first step
@@ -82,9 +82,7 @@ typename GRU<T>::Run GRU<T>::run_packed(const GRUWeights<T>& w, const Tensor<T>&
   // Padded positions read row 0, a row of zeros.
   hs.insert(hs.begin(), Tensor<T>(Array<T>(xt::zeros<T>({std::size_t(1), H}))));
   const Tensor<T> packed_h = concat(hs, 0);  // (1+N, H)
-  Ids unpack = p.unpack;  // gathered as (B,T): the states come out (B,T,H), no reshaped copy
-  unpack.reshape({B, steps});
-  return {gather(packed_h, unpack), gather(packed_h, reverse ? p.first : p.last)};
+  return {gather(packed_h, p.unpack), gather(packed_h, reverse ? p.first : p.last)};  // states (B,T,H)
 }
 
 template <class T>

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <tuple>
@@ -137,15 +138,15 @@ std::optional<PackedLayout> packed_layout(const Mask& mask) {
   std::vector<std::size_t> order(B);  // sorted row → batch row, longest first
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return lengths[a] > lengths[b]; });
-  PackedLayout p{B, steps, std::vector<std::size_t>(steps), {0}, {}, xt::zeros<std::int64_t>({B * steps}),
+  PackedLayout p{B, steps, std::vector<std::size_t>(steps), {0}, {}, xt::zeros<std::int64_t>({B, steps}),
                  xt::zeros<std::int64_t>({B}), xt::zeros<std::int64_t>({B})};
   std::vector<std::int64_t> source;
   for (std::size_t t = 0; t < steps; ++t) {
     while (p.active[t] < B && lengths[order[p.active[t]]] > t) {
       const std::size_t b = order[p.active[t]++];
-      p.unpack(b * steps + t) = static_cast<std::int64_t>(source.size()) + 1;
-      if (t == 0) p.first(b) = p.unpack(b * steps);
-      if (t + 1 == lengths[b]) p.last(b) = p.unpack(b * steps + t);
+      p.unpack(b, t) = static_cast<std::int64_t>(source.size()) + 1;
+      if (t == 0) p.first(b) = p.unpack(b, t);
+      if (t + 1 == lengths[b]) p.last(b) = p.unpack(b, t);
       source.push_back(static_cast<std::int64_t>(b * steps + t));
     }
     p.offset.push_back(source.size());
@@ -280,8 +281,7 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
   std::fill_n(out.data() + (N + 1) * H, H, T(0));
   T* const hs = out.data() + H;            // packed row r's h at hs + r·H
   T* const cs = out.data() + (N + 2) * H;  // and its c at cs + r·H
-  std::vector<T> bias(G);  // b = b_ih + b_hh
-  for (std::size_t j = 0; j < G; ++j) bias[j] = b_ih.value().data()[j] + b_hh.value().data()[j];
+  const Array<T> bias = fast::zip_same(b_ih.value(), b_hh.value(), std::plus<T>());  // b = b_ih + b_hh
   const T* const b = bias.data();
   for (const auto& [row, n, prev_row, m] : order) {
     T* z = gates->data() + row * G;
@@ -333,7 +333,6 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
 template <class T>
 typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& p,
                                           bool reverse) const {
-  const std::size_t B = p.batch, steps = p.steps;
   // The real positions' inputs, packed: (N,E), step by step in time order.
   const Tensor<T> x_rows = gather(x, p.source);  // x (B,T,E) read as (B·T,E) rows
   const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
@@ -343,9 +342,7 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
                                            w.bias_ih, w.bias_hh, w_hh_t, p, reverse);
   const Ids& final_rows = reverse ? p.first : p.last;
   const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
-  Ids unpack = p.unpack;  // gathered as (B,T): the states come out (B,T,H), no reshaped copy
-  unpack.reshape({B, steps});
-  return {gather(packed, unpack), gather(packed, final_rows), gather(packed, final_c_rows)};
+  return {gather(packed, p.unpack), gather(packed, final_rows), gather(packed, final_c_rows)};  // states (B,T,H)
 }
 
 template <class T>

@@ -112,7 +112,7 @@ struct PackedLayout {
   std::vector<std::size_t> active;  // (T) sequences still running at step t
   std::vector<std::size_t> offset;  // (T+1) first packed row of step t; offset[T] = real positions
   Ids source;  // (N) packed row → row b·T + t of the input seen as (B·T, E)
-  Ids unpack;  // (B·T) padded position → 1 + its packed row, or 0 at padding (row 0 is zeros)
+  Ids unpack;  // (B,T) padded position → 1 + its packed row, or 0 at padding (row 0 is zeros)
   Ids last;    // (B) 1 + packed row of each sequence's last real position, 0 if it is empty
   Ids first;   // (B) 1 + packed row of each sequence's position 0, 0 if it is empty
 };

@@ -33,33 +33,29 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, 
 // that four sums are in flight. Every row's sum runs in the same order, however many rows
 // there are and whichever group a row falls in: unlike BLAS's gemv, whose threads and
 // row blocks change the rounding with the row count.
+template <std::size_t Group, class T>
+void dot_row_group(const T* rows, std::size_t ld, const T* x, std::size_t k, T beta, T* y) {
+  using V = xsimd::batch<T>;
+  const std::size_t full = k / V::size * V::size;
+  V sum[Group];
+  std::fill_n(sum, Group, V(T(0)));
+  for (std::size_t p = 0; p < full; p += V::size) {
+    const V xp = V::load_unaligned(x + p);
+#pragma GCC unroll 4
+    for (std::size_t g = 0; g < Group; ++g) sum[g] = xsimd::fma(V::load_unaligned(rows + g * ld + p), xp, sum[g]);
+  }
+  for (std::size_t g = 0; g < Group; ++g) {
+    T s = xsimd::hadd(sum[g]);
+    for (std::size_t p = full; p < k; ++p) s += rows[g * ld + p] * x[p];
+    y[g] = beta == T(0) ? s : beta * y[g] + s;
+  }
+}
+
 template <class T>
 void dot_rows(const T* rows, std::size_t ld, std::size_t count, const T* x, std::size_t k, T beta, T* y) {
-  using V = xsimd::batch<T>;
-  constexpr std::size_t L = V::size, kGroup = 4;
-  const std::size_t full = k / L * L;
-  const auto finish = [&](std::size_t r, const V& lanes) {
-    T s = xsimd::hadd(lanes);
-    for (std::size_t p = full; p < k; ++p) s += rows[r * ld + p] * x[p];
-    y[r] = beta == T(0) ? s : beta * y[r] + s;
-  };
   std::size_t r = 0;
-  for (; r + kGroup <= count; r += kGroup) {
-    V sum[kGroup] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
-    for (std::size_t p = 0; p < full; p += L) {
-      const V xp = V::load_unaligned(x + p);
-#pragma GCC unroll 4
-      for (std::size_t g = 0; g < kGroup; ++g)
-        sum[g] = xsimd::fma(V::load_unaligned(rows + (r + g) * ld + p), xp, sum[g]);
-    }
-    for (std::size_t g = 0; g < kGroup; ++g) finish(r + g, sum[g]);
-  }
-  for (; r < count; ++r) {
-    V sum(T(0));
-    for (std::size_t p = 0; p < full; p += L)
-      sum = xsimd::fma(V::load_unaligned(rows + r * ld + p), V::load_unaligned(x + p), sum);
-    finish(r, sum);
-  }
+  for (; r + 4 <= count; r += 4) dot_row_group<4>(rows + r * ld, ld, x, k, beta, y + r);
+  for (; r < count; ++r) dot_row_group<1>(rows + r * ld, ld, x, k, beta, y + r);
 }
 
 // y (m) = β·y + Σ_p x[p]·a[p, 0:m), a's rows lda apart: aᵀ·x, row by row of a, each y[i]
