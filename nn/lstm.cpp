@@ -123,7 +123,7 @@ Mask sequence_mask(const Ids& lengths, std::size_t steps) {
 }
 
 // ==== The fast path ============================================================
-// The packed schedule and the kept transposed weights (lstm.hpp). Same equations, run as
+// The packed schedule and the kept weight panels (lstm.hpp). Same equations, run as
 // one op over all steps (Note [Fused LSTM recurrence]).
 // tests/test_lstm.cpp checks it against run_masked in value and gradient.
 
@@ -169,14 +169,14 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 // The packed schedule's whole layer as one recorded op, "lstm_recurrence": given the
 // packed input rows x (N,E), W_ih (4H,E), the biases b_ih and b_hh (4H; b is their sum,
-// made inside) and W_hhᵀ (H,4H), it computes the input half of z for every row at once,
+// made inside) and W_hh (4H,H), it computes the input half of z for every row at once,
 // z = x W_ihᵀ (one gemm), into one (N,4H) buffer, runs the steps of lstm.hpp's equations
 // in place there, and writes each step's h and c straight into packed buffers — no
 // per-step op, slice or copy.
 // Rows of step t are offset[t] … offset[t]+active[t]; its first m rows continue the
 // sequences of the step before (m = that step's active count, at most active[t]; the rest
 // start from h = c = 0). Per step, with zₖ the columns kH..(k+1)H of z:
-//   z += h_prev · W_hhᵀ   (first m rows)
+//   z += h_prev · W_hhᵀ   (first m rows; W_hhᵀ as panels, Note [Transposed weights])
 //   then row by row, in one pass (lstm_cell_row): z += b,
 //   i = σ(z₀)  f = σ(z₁)  ĝ = tanh(z₂)  o = σ(z₃)    c' = f ⊙ c + i ⊙ ĝ    h' = o ⊙ tanh c'
 // Backward runs the steps the other way. dh' and dc' are the output's gradient at the
@@ -186,7 +186,7 @@ template Tensor<double> first_rows(const Tensor<double>&, std::size_t);
 //   dz₃ = dh' ⊙ tanh c' ⊙ o(1 − o)
 //   sent back to the step before (first m rows):  dc = dc' ⊙ f,  dh = dz · W_hh
 // and after the loop, once for all steps: dx = dz W_ih, dW_ih = dzᵀ x, db = Σ_rows dz,
-// dW_hhᵀ = H_prevᵀ dz (H_prev: each row's h before its step, 0 for a sequence's first).
+// dW_hh = dzᵀ H_prev (H_prev: each row's h before its step, 0 for a sequence's first).
 // The result is (2(1+N), H): 1+N rows of h, then 1+N of c, the first of each zero
 // (padding reads it). tests/test_lstm.cpp checks the packed schedule against run_masked
 // in value and gradient, and by central differences.
@@ -251,11 +251,13 @@ void lstm_cell_row_backward(const T* gates, const T* tanh_c, const T* c_prev, co
   });
 }
 
-// w_ih_t, when given, is W_ihᵀ kept by evaluation (Note [Transposed weights]): the input
-// product reads it in place. The op's inputs, and so its gradients, are the same either way.
+// w_ih_t and w_hh_t, when given, are W_ihᵀ and W_hhᵀ kept by evaluation as panels (Note
+// [Transposed weights]); otherwise the input product reads W_ih and the steps W_hhᵀ made
+// here. The op's inputs, and so its gradients, are the same either way.
 template <class T>
-Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array<T>* w_ih_t, const Tensor<T>& b_ih,
-                          const Tensor<T>& b_hh, const Tensor<T>& w_hh_t, const PackedLayout& p, bool reverse) {
+Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const fast::Panels<T>* w_ih_t,
+                          const Tensor<T>& b_ih, const Tensor<T>& b_hh, const Tensor<T>& w_hh,
+                          const fast::Panels<T>* w_hh_t, const PackedLayout& p, bool reverse) {
   const std::size_t N = x.shape()[0], E = x.shape()[1], G = w_ih.shape()[0], H = G / 4;
   // The steps in the order the recurrence visits them, each with its rows.
   struct Step {
@@ -272,9 +274,11 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
 
   auto gates = std::make_shared<Array<T>>(Array<T>::from_shape({N, G}));  // z, then i, f, ĝ, o
   if (w_ih_t)
-    fast::gemm(x.value().data(), E, false, w_ih_t->data(), G, false, gates->data(), N, G, E, T(0));
+    fast::gemm(x.value().data(), E, *w_ih_t, gates->data(), N, T(0));
   else
     fast::gemm(x.value().data(), E, false, w_ih.value().data(), E, true, gates->data(), N, G, E, T(0));
+  const fast::Panels<T> made = w_hh_t ? fast::Panels<T>() : fast::to_panels(w_hh.value().data(), H, true, H, G);
+  const fast::Panels<T>& step_weights = w_hh_t ? *w_hh_t : made;  // W_hhᵀ (H,4H)
   auto tanh_c = std::make_shared<Array<T>>(Array<T>::from_shape({N, H}));  // tanh c' per row
   Array<T> out = Array<T>::from_shape({2 * (N + 1), H});  // every row but the two padding rows is written below
   std::fill_n(out.data(), H, T(0));
@@ -285,19 +289,19 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
   const T* const b = bias.data();
   for (const auto& [row, n, prev_row, m] : order) {
     T* z = gates->data() + row * G;
-    if (m > 0) fast::gemm(hs + prev_row * H, H, false, w_hh_t.value().data(), G, false, z, m, G, H, T(1));
+    if (m > 0) fast::gemm(hs + prev_row * H, H, step_weights, z, m, T(1));
     for (std::size_t r = 0; r < n; ++r)
       lstm_cell_row(z + r * G, b, r < m ? cs + (prev_row + r) * H : nullptr, cs + (row + r) * H,
                     tanh_c->data() + (row + r) * H, hs + (row + r) * H, H);
   }
 
-  return record<T>("lstm_recurrence", std::move(out), {x, w_ih, b_ih, b_hh, w_hh_t},
+  return record<T>("lstm_recurrence", std::move(out), {x, w_ih, b_ih, b_hh, w_hh},
                    [gates, tanh_c, order, N, G, H](const BackwardContext<T>& ctx) {
     const T* const hs = ctx.result().data() + H;
     const T* const cs = ctx.result().data() + (N + 2) * H;
     const T* const dhs = ctx.grad().data() + H;
     const T* const dcs = ctx.grad().data() + (N + 2) * H;
-    const Array<T> w_hh = fast::transposed_matrix(ctx.input(4));  // (4H,H): dz · W_hh reads it in place
+    const Array<T>& w_hh = ctx.input(4);  // (4H,H): dz · W_hh reads it in place
     Array<T> dz = Array<T>::from_shape({N, G});
     Array<T> h_prev = xt::zeros<T>({N, H});
     std::size_t rows = 0;
@@ -310,7 +314,7 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
         lstm_cell_row_backward(gates->data() + (row + r) * G, tanh_c->data() + (row + r) * H,
                                r < m ? cs + (prev_row + r) * H : nullptr, dhs + (row + r) * H, dcs + (row + r) * H,
                                r < sent, dh_next.data() + r * H, dc_next.data() + r * H, dz.data() + (row + r) * G, H);
-      if (m > 0) {  // dh = dz · W_hh for the rows that continue; h_prev for d W_hhᵀ
+      if (m > 0) {  // dh = dz · W_hh for the rows that continue; h_prev for d W_hh
         fast::gemm(dz.data() + row * G, G, false, w_hh.data(), H, false, dh_next.data(), m, H, G, T(0));
         std::copy_n(hs + prev_row * H, m * H, h_prev.data() + row * H);
       }
@@ -325,7 +329,7 @@ Tensor<T> lstm_recurrence(const Tensor<T>& x, const Tensor<T>& w_ih, const Array
       if (ctx.needs_grad(2)) ctx.accumulate(2, db);
       if (ctx.needs_grad(3)) ctx.accumulate(3, std::move(db));
     }
-    if (ctx.needs_grad(4)) fast::accumulate_product(ctx, 4, h_prev, true, dz, false);
+    if (ctx.needs_grad(4)) fast::accumulate_product(ctx, 4, dz, true, h_prev, false);  // d W_hh = dzᵀ H_prev
   });
 }
 }  // namespace
@@ -335,28 +339,35 @@ typename LSTM<T>::Run LSTM<T>::run_packed(const LSTMWeights<T>& w, const Tensor<
                                           bool reverse) const {
   // The real positions' inputs, packed: (N,E), step by step in time order.
   const Tensor<T> x_rows = gather(x, p.source);  // x (B,T,E) read as (B·T,E) rows
-  const Tensor<T> w_hh_t = transposed(w.weight_hh);  // Note [Transposed weights]
-  const Tensor<T> w_ih_t = active_tape<T>() ? Tensor<T>() : transposed(w.weight_ih);  // evaluation only
   // Note [Fused LSTM recurrence]: (2(1+N), H), the packed h rows, then the packed c rows.
-  const Tensor<T> packed = lstm_recurrence(x_rows, w.weight_ih, w_ih_t.defined() ? &w_ih_t.value() : nullptr,
-                                           w.bias_ih, w.bias_hh, w_hh_t, p, reverse);
+  Tensor<T> packed;
+  if (active_tape<T>()) {  // recorded: the gradient reaches W_ih and W_hh
+    packed = lstm_recurrence<T>(x_rows, w.weight_ih, nullptr, w.bias_ih, w.bias_hh, w.weight_hh, nullptr, p, reverse);
+  } else {  // Note [Transposed weights]
+    const auto w_ih_t = kept_transpose(w.weight_ih), w_hh_t = kept_transpose(w.weight_hh);
+    packed = lstm_recurrence(x_rows, w.weight_ih, w_ih_t.get(), w.bias_ih, w.bias_hh, w.weight_hh, w_hh_t.get(), p,
+                             reverse);
+  }
   const Ids& final_rows = reverse ? p.first : p.last;
   const Ids final_c_rows = final_rows + std::int64_t(p.offset.back() + 1);
   return {gather(packed, p.unpack), gather(packed, final_rows), gather(packed, final_c_rows)};  // states (B,T,H)
 }
 
 template <class T>
-Tensor<T> LSTM<T>::transposed(const Tensor<T>& weight) const {
-  if (active_tape<T>()) return transpose(weight);  // recorded: the gradient flows back through it
-  const std::lock_guard lock(transposed_mutex_);
-  auto copy = std::find_if(transposed_.begin(), transposed_.end(),
-                           [&](const TransposedCopy& c) { return c.source == weight.node_ptr(); });
-  if (copy == transposed_.end()) copy = transposed_.insert(transposed_.end(), {weight.node_ptr(), {}, {}});
+std::shared_ptr<const fast::Panels<T>> LSTM<T>::kept_transpose(const Tensor<T>& weight) const {
+  const std::lock_guard lock(kept_mutex_);
+  auto kept = std::find_if(kept_.begin(), kept_.end(),
+                           [&](const KeptTranspose& c) { return c.source == weight.node_ptr(); });
+  if (kept == kept_.end()) kept = kept_.insert(kept_.end(), {weight.node_ptr(), {}, {}});
   const Array<T>& now = weight.value();
-  const bool same = shapes_equal(copy->source_value.shape(), now.shape()) &&
-                    std::memcmp(copy->source_value.data(), now.data(), now.size() * sizeof(T)) == 0;
-  if (!same || !copy->value.defined()) *copy = {weight.node_ptr(), now, transpose(weight)};
-  return copy->value;
+  const bool same = kept->panels && shapes_equal(kept->source_value.shape(), now.shape()) &&
+                    std::memcmp(kept->source_value.data(), now.data(), now.size() * sizeof(T)) == 0;
+  if (!same) {
+    const std::size_t rows = now.shape()[0], cols = now.shape()[1];  // W (rows, cols): Wᵀ is (cols, rows)
+    *kept = {weight.node_ptr(), now,
+             std::make_shared<const fast::Panels<T>>(fast::to_panels(now.data(), cols, true, cols, rows))};
+  }
+  return kept->panels;
 }
 
 template class LSTM<float>;

@@ -4,12 +4,14 @@
 // fast path runs the recurrence as one op with its backward derived in lstm.cpp, tested equal.
 // Legend: B batch, T time, E embedding (input), H hidden, D = H or 2H (output).
 // The reference (the masked schedule) comes first, here and in lstm.cpp; the fast path
-// (the packed schedule and the kept transposed weights) follows it, tested equal.
+// (the packed schedule and the kept weight panels) follows it, tested equal.
 #pragma once
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 
+#include "autograd/fast/gemm.hpp"  // Panels
 #include "autograd/ops.hpp"
 #include "nn/encoder.hpp"
 
@@ -80,24 +82,23 @@ class LSTM : public Encoder<T> {
   Run run_packed(const LSTMWeights<T>& w, const Tensor<T>& x, const PackedLayout& layout, bool reverse) const;
 
   // Note [Transposed weights]
-  // The packed schedule's step multiplies a few rows h by W_hhᵀ stored as (H,4H): the block
-  // kernel (autograd/fast/block_gemm.hpp) reads an untransposed matrix in place, where it
-  // would copy a transposed one block by block at every step. Evaluation also reads a kept
-  // W_ihᵀ, (E,4H), for x·W_ihᵀ: for one tweet of 18 words that product takes 10 µs, 26 with
-  // the copy. (Under a tape the input product copies W_ih itself, once per batch.)
-  // Under a tape the transpose is an op, so the gradient reaches W. In evaluation the copies
-  // are kept between forwards — for one tweet at a time, transposing 115k weights each time
-  // would cost as much as the products save. A copy is used only while W is bit for bit
-  // what it was copied from: comparing is 3× cheaper than transposing, and no write to W,
-  // however made, can leave a stale copy.
-  Tensor<T> transposed(const Tensor<T>& weight) const;
-  struct TransposedCopy {
+  // The packed schedule's step multiplies a few rows h by W_hhᵀ, (H,4H), and the input
+  // product x by W_ihᵀ, (E,4H). Both read them as column panels, each a contiguous block
+  // (Note [Weight panels], autograd/fast/block_gemm.hpp): one row times W_hhᵀ in row-major
+  // order took 2.7 µs, as panels 1.6. Under a tape the panels of W_hhᵀ are made at every
+  // forward, once for all its steps. In evaluation both are kept between forwards — for
+  // one tweet at a time, making them each time would cost as much as the products save. A
+  // kept copy is used only while W is bit for bit what it was made from: comparing is
+  // cheaper than transposing (and than comparing W with its transpose in register tiles,
+  // measured 6% slower at batch 1), and no write to W, however made, can leave a stale copy.
+  std::shared_ptr<const fast::Panels<T>> kept_transpose(const Tensor<T>& weight) const;
+  struct KeptTranspose {
     std::shared_ptr<Node<T>> source;
     Array<T> source_value;  // W when the copy was made
-    Tensor<T> value;        // its transpose
+    std::shared_ptr<const fast::Panels<T>> panels;  // Wᵀ as panels
   };
-  mutable std::mutex transposed_mutex_;  // forward_parallel's threads share the copies
-  mutable std::vector<TransposedCopy> transposed_;
+  mutable std::mutex kept_mutex_;  // forward_parallel's threads share the copies
+  mutable std::vector<KeptTranspose> kept_;
 };
 
 // (B,T) mask, true where t < lengths[b]; throws when a length is negative or over T.

@@ -88,6 +88,15 @@ void check_gemm_case(const GemmCase& c, T beta, std::uint64_t& seed, double tole
   const A expected = product_by_definition(xt::cast<double>(a), c.ta, xt::cast<double>(b), c.tb,
                                            xt::cast<double>(before), double(beta));
   CHECK(max_abs_diff(xt::cast<double>(out), expected) <= tolerance);
+  if (c.ta || (beta != T(0) && beta != T(1))) return;
+  // b as panels (Note [Weight panels]): the definition again, and where fast::gemm took the
+  // block kernel (not the dot products), its sums on b as a matrix, bit for bit.
+  tg::Array<T> from_panels = before;
+  if (beta == T(0)) from_panels.fill(std::numeric_limits<T>::quiet_NaN());
+  tg::fast::gemm(a.data(), c.k, tg::fast::to_panels(b.data(), b.shape()[1], c.tb, c.k, c.n), from_panels.data(), c.m,
+                 beta);
+  CHECK(max_abs_diff(xt::cast<double>(from_panels), expected) <= tolerance);
+  if (!(c.m == 1 && c.tb) && c.n != 1) CHECK(from_panels == out);
 }
 
 }  // namespace
@@ -153,7 +162,8 @@ TEST_CASE("fast backward helpers: every op gives the same gradients whether the 
 // for β other than 0 or 1, and the block kernel (fast/block_gemm.hpp) for the rest: b read
 // in place or copied a column block at a time (transposed, the last block partial, or a
 // transposed), the last rows as one smaller block, fewer rows than a block in few-row
-// blocks, a long sum in passes. Each must be the definition, onto β = 0, 1 and ½.
+// blocks, a long sum in passes. Each must be the definition, onto β = 0, 1 and ½; so must
+// the block kernel on b stored as panels (check_gemm_case).
 TEST_CASE("fast::gemm: every path (dot products, block kernel, BLAS, empty sum) matches the definition") {
   using Block = tg::fast::GemmBlock<double>;
   const std::size_t wide = 2 * Block::kWidth, rows = Block::kRows;
@@ -174,6 +184,7 @@ TEST_CASE("fast::gemm: every path (dot products, block kernel, BLAS, empty sum) 
       {rows + 5, long_sum, wide, false, false}, {rows + 5, long_sum, 7, true, true},  // … a sum in two passes
       {300, 200, wide + 1, true, false},  // … a transposed: shorter passes
       {4, 0, 6, false, false},  // an empty sum
+      {rows + 3, 9, 2 * few + 5, false, true},  // several panels, the last partial (Note [Weight panels])
   };
   std::uint64_t seed = 10;
   for (const GemmCase& c : cases)

@@ -107,16 +107,16 @@ TEST_CASE("limits: a classifier over a limit is refused by its constructor, nami
 }
 
 TEST_CASE("limits: forward refuses a training batch over the memory limit before any op runs") {
-  const tg::ClassifierConfig config{.vocab_size = 10, .embedding_dim = 1, .hidden_size = 640,
+  const tg::ClassifierConfig config{.vocab_size = 10, .embedding_dim = 1, .hidden_size = 800,
                                     .pooling = "mean"};
   tg::SentimentClassifier<float> model(config);
-  const std::size_t B = 64, T = 1000;  // 64,000 tokens × (8 + 32·640) floats: about 4.9 GiB recorded
+  const std::size_t B = 64, T = 1000;  // 64,000 tokens × (8 + 24·800) floats: about 4.6 GiB recorded
   const tg::Ids ids = xt::ones<std::int64_t>({B, T});
   const tg::Mask mask = xt::ones<bool>({B, T});
   tg::Tape<float> tape;
   CHECK_THROWS_WITH_AS(model.forward(ids, mask),
-                       "classifier: a batch of 64 × 1000 tokens with embedding 1 and hidden size 640 needs about "
-                       "4.9 GiB to train on, over the limit of 4.0 GiB",
+                       "classifier: a batch of 64 × 1000 tokens with embedding 1 and hidden size 800 needs about "
+                       "4.6 GiB to train on, over the limit of 4.0 GiB",
                        tg::Error);
   CHECK(tape.size() == 0);  // nothing was recorded: the check came first
   // Without a tape only the live tensors count: the same batch fits for evaluation.

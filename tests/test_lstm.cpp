@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
+#include <type_traits>
 
 #include <xtensor/xview.hpp>
 
@@ -140,29 +142,38 @@ TEST_CASE("lstm: a batch of one sequence, gradient by central differences, both 
   }
 }
 
-// Note [Transposed weights]: evaluation keeps W_ihᵀ and W_hhᵀ between forwards; a write
-// to W by any route, even through a reference taken before, must reach the next forward.
-TEST_CASE("lstm: evaluation sees a weight written in place between forwards") {
+// Note [Transposed weights]: evaluation keeps W_ihᵀ and W_hhᵀ as panels between forwards;
+// a write to W by any route, even through a reference taken before, must reach the next
+// forward. E = 20, H = 16: in float the panels are made through whole 16 × 16 register
+// tiles as well as at the edges (fast::transpose_into); the writes land in both.
+TEST_CASE_TEMPLATE("lstm: evaluation sees a weight written in place between forwards", T, float, double) {
+  const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-14;
   std::mt19937_64 rng(4);
-  tg::LSTM<double> lstm(3, 2, rng);
-  const Tensor<double> x = random_input({2, 4, 3}, 6);
+  tg::LSTM<T> lstm(20, 16, rng);
+  const Tensor<T> x(xt::cast<T>(tg::test::random_array({2, 4, 20}, 6)));
   const tg::Ids lengths = {4, 2};
-  tg::NoGrad<double> no_grad;
-  Array<double>& w_hh = lstm.forward_weights.weight_hh.mutable_value();  // held across forwards
-  Array<double>& w_ih = lstm.forward_weights.weight_ih.mutable_value();
-  const Array<double> before = lstm.forward(x, lengths).states.value();
+  tg::NoGrad<T> no_grad;
+  Array<T>& w_hh = lstm.forward_weights.weight_hh.mutable_value();  // (64,16), held across forwards
+  Array<T>& w_ih = lstm.forward_weights.weight_ih.mutable_value();  // (64,20)
+  const auto states = [&] { return Array<double>(xt::cast<double>(lstm.forward(x, lengths).states.value())); };
   const auto masked_states = [&] {
-    lstm.packed = false;  // the reference schedule: no transposed copies
-    Array<double> states = lstm.forward(x, lengths).states.value();
+    lstm.packed = false;  // the reference schedule: no kept copies
+    const Array<double> r = states();
     lstm.packed = true;
-    return states;
+    return r;
   };
-  w_hh(0, 0) += 0.5;
-  const Array<double> after_hh = lstm.forward(x, lengths).states.value();
-  CHECK(max_abs_diff(after_hh, masked_states()) <= 1e-14);
-  CHECK(max_abs_diff(after_hh, before) > 1e-3);
-  w_ih(1, 2) -= 0.5;
-  CHECK(max_abs_diff(lstm.forward(x, lengths).states.value(), masked_states()) <= 1e-14);
+  const Array<double> before = states();
+  CHECK(max_abs_diff(before, masked_states()) <= tolerance);
+  for (const auto& [w, row, col] : {std::tuple{&w_hh, 5, 3}, {&w_hh, 40, 0}, {&w_ih, 1, 18}, {&w_ih, 33, 7}}) {
+    CAPTURE(row);
+    CAPTURE(col);
+    (*w)(std::size_t(row), std::size_t(col)) += T(0.5);
+    const Array<double> after = states();
+    CHECK(max_abs_diff(after, masked_states()) <= tolerance);
+    CHECK(max_abs_diff(after, before) > 1e-3);
+    (*w)(std::size_t(row), std::size_t(col)) -= T(0.5);
+    CHECK(max_abs_diff(states(), before) <= tolerance);
+  }
 }
 
 // H = 19: the fused step's SIMD-wide columns and its one-at-a-time rest; H = 3: the rest alone.

@@ -14,6 +14,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -123,34 +124,19 @@ void block_gemm_last_rows(std::size_t rows, const T* a, std::size_t a_row, std::
   }
 }
 
-// out (m,n) = op(a)·op(b), plus out when accumulate, in blocks of the given shape; a, b
-// and out row-major with cols_a, cols_b and n columns as stored, k the summed dimension.
-template <class Shape, class T>
-void block_gemm_shaped(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out,
-                       std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
+// out (m,n) = op(a)·b, plus out when accumulate, in blocks of the given shape; a row-major
+// with cols_a columns as stored, k the summed dimension. panel_at(p, kc, j, w) says where
+// b's column block j … j + w − 1, terms p … p + kc − 1, is read from: a pointer to its
+// first element and the distance between its rows, kWidth columns readable in each.
+template <class Shape, class T, class PanelAt>
+void block_gemm_blocks(const T* a, std::size_t cols_a, bool ta, T* out, std::size_t m, std::size_t n,
+                       std::size_t k, bool accumulate, PanelAt panel_at) {
   constexpr std::size_t W = Shape::kWidth, Rows = Shape::kRows;
   const std::size_t a_row = ta ? 1 : cols_a, a_k = ta ? cols_a : 1, terms = block_gemm_terms<Shape>(ta, m);
-  // op(b)'s column block, copied when b is transposed or the block partial, and when a is
-  // transposed: every row block then rereads a short panel (block_gemm_terms) while a
-  // streams past, and the copy's rows are contiguous where b's lie n apart. The weight
-  // gradients (4H,B·T)·(B·T,H) and (H,B·T)·(B·T,4H) took 0.79 and 0.88 of the time with
-  // the copy; products with a in place, 0.97–1.07 (measured, one core).
-  std::vector<T> copied;
   for (std::size_t p = 0; p < k; p += terms)  // terms p … p + kc − 1
     for (std::size_t j = 0; j < n; j += W) {
       const std::size_t w = std::min(W, n - j), kc = std::min(terms, k - p);
-      const T* panel = b + p * cols_b + j;
-      std::size_t ldp = cols_b;
-      if (tb || ta || w < W) {
-        copied.resize(kc * W);
-        T* to = copied.data();
-        if (tb) transpose_into(b + j * cols_b + p, cols_b, w, kc, to, W);  // b's rows j … j + w − 1
-        for (std::size_t i = 0; i < kc; ++i, to += W) {
-          if (!tb) std::copy_n(b + (p + i) * cols_b + j, w, to);
-          std::fill(to + w, to + W, T(0));
-        }
-        panel = copied.data(), ldp = W;
-      }
+      const auto [panel, ldp] = panel_at(p, kc, j, w);
       const T* ap = a + p * a_k;
       const bool onto = accumulate || p > 0;
       std::size_t i = 0;
@@ -161,15 +147,75 @@ void block_gemm_shaped(const T* a, std::size_t cols_a, bool ta, const T* b, std:
     }
 }
 
+// out (m,n) = op(a)·op(b), plus out when accumulate; b row-major with cols_b columns as
+// stored. b is read in place when it can be (untransposed, a whole block of columns).
+template <class Shape, class T>
+void block_gemm_shaped(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out,
+                       std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
+  constexpr std::size_t W = Shape::kWidth;
+  // op(b)'s column block, copied when b is transposed or the block partial, and when a is
+  // transposed: every row block then rereads a short panel (block_gemm_terms) while a
+  // streams past, and the copy's rows are contiguous where b's lie n apart. The weight
+  // gradients (4H,B·T)·(B·T,H) and (H,B·T)·(B·T,4H) took 0.79 and 0.88 of the time with
+  // the copy; products with a in place, 0.97–1.07 (measured, one core).
+  std::vector<T> copied;
+  block_gemm_blocks<Shape>(a, cols_a, ta, out, m, n, k, accumulate,
+                           [&](std::size_t p, std::size_t kc, std::size_t j, std::size_t w) {
+    if (!tb && !ta && w == W) return std::pair<const T*, std::size_t>{b + p * cols_b + j, cols_b};
+    copied.resize(kc * W);
+    T* to = copied.data();
+    if (tb) transpose_into(b + j * cols_b + p, cols_b, w, kc, to, W);  // b's rows j … j + w − 1
+    for (std::size_t i = 0; i < kc; ++i, to += W) {
+      if (!tb) std::copy_n(b + (p + i) * cols_b + j, w, to);
+      std::fill(to + w, to + W, T(0));
+    }
+    return std::pair<const T*, std::size_t>{copied.data(), W};
+  });
+}
+
+// Blocks of few rows when out has no more rows than one of them, else the usual blocks.
+template <class T, class Run>
+void with_block_shape(std::size_t m, Run run) {
+  if (m <= FewRowsBlock<T>::kRows)
+    run(FewRowsBlock<T>());
+  else
+    run(GemmBlock<T>());
+}
+
 // The same, in few-row blocks when out has no more rows than one of them, else in the
 // usual blocks.
 template <class T>
 void block_gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out,
                 std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
-  if (m <= FewRowsBlock<T>::kRows)
-    block_gemm_shaped<FewRowsBlock<T>>(a, cols_a, ta, b, cols_b, tb, out, m, n, k, accumulate);
-  else
-    block_gemm_shaped<GemmBlock<T>>(a, cols_a, ta, b, cols_b, tb, out, m, n, k, accumulate);
+  with_block_shape<T>(m, [&](auto shape) {
+    block_gemm_shaped<decltype(shape)>(a, cols_a, ta, b, cols_b, tb, out, m, n, k, accumulate);
+  });
+}
+
+// Note [Weight panels]
+// A weight multiplied again and again (the LSTM's W_hhᵀ at every step, and in evaluation
+// its W_ihᵀ at every forward) can be stored the way the kernel reads it: op(b) (k,n) cut
+// into column panels kPanelWidth wide, each a contiguous (k, kPanelWidth) block, the last
+// padded with zeros. A few-row block then streams one contiguous panel instead of rows n
+// apart: one row times a (128,512) W_hhᵀ took 1.6 µs against 2.7 (2 rows, the same), the
+// 18-row input product of a tweet 9.7 µs against 11.0, and 8 to 64 rows the same time
+// (tests/bench microbenchmark, one core). The sums are the same, in the same order.
+template <class T>
+inline constexpr std::size_t kPanelWidth = FewRowsBlock<T>::kWidth;
+static_assert(kPanelWidth<float> % GemmBlock<float>::kWidth == 0 &&
+              kPanelWidth<double> % GemmBlock<double>::kWidth == 0);
+
+// out (m,n) = a·b (+ out when accumulate), b (k,n) as panels.
+template <class T>
+void block_gemm_panels(const T* a, std::size_t cols_a, const T* panels, T* out, std::size_t m, std::size_t n,
+                       std::size_t k, bool accumulate) {
+  constexpr std::size_t P = kPanelWidth<T>;
+  with_block_shape<T>(m, [&](auto shape) {
+    block_gemm_blocks<decltype(shape)>(a, cols_a, false, out, m, n, k, accumulate,
+                                       [&](std::size_t p, std::size_t, std::size_t j, std::size_t) {
+      return std::pair<const T*, std::size_t>{panels + j / P * k * P + p * P + j % P, P};
+    });
+  });
 }
 
 }  // namespace tg::fast

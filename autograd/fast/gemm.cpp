@@ -115,6 +115,32 @@ void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_
 }
 
 template <class T>
+Panels<T> to_panels(const T* b, std::size_t cols_b, bool tb, std::size_t k, std::size_t n) {
+  constexpr std::size_t P = kPanelWidth<T>;
+  Panels<T> r{k, n, xt::zeros<T>({(n + P - 1) / P * P * k})};
+  for (std::size_t j = 0; j < n; j += P) {  // columns j … j + w − 1 of op(b), into panel j / P
+    const std::size_t w = std::min(P, n - j);
+    T* panel = r.values.data() + j * k;
+    if (tb)
+      transpose_into(b + j * cols_b, cols_b, w, k, panel, P);  // b's rows j … j + w − 1
+    else
+      for (std::size_t i = 0; i < k; ++i) std::copy_n(b + i * cols_b + j, w, panel + i * P);
+  }
+  return r;
+}
+
+template <class T>
+void gemm(const T* a, std::size_t cols_a, const Panels<T>& b, T* out, std::size_t m, T beta) {
+  if (beta != T(0) && beta != T(1)) throw Error("fast::gemm on panels: β must be 0 or 1");
+  if (m == 0 || b.n == 0) return;
+  if (b.k == 0) {  // an empty sum
+    if (beta == T(0)) std::fill_n(out, m * b.n, T(0));
+    return;
+  }
+  block_gemm_panels(a, cols_a, b.values.data(), out, m, b.n, b.k, beta == T(1));
+}
+
+template <class T>
 void gemm(const Array<T>& a, bool ta, const Array<T>& b, bool tb, Array<T>& out, T beta) {
   gemm(a.data(), a.shape()[1], ta, b.data(), b.shape()[1], tb, out.data(), out.shape()[0], out.shape()[1],
        ta ? a.shape()[0] : a.shape()[1], beta);
@@ -149,6 +175,8 @@ Array<T> bias_rows(Tensor<T>& bias, std::size_t m, std::size_t n) {
   template void gemm(const T*, std::size_t, bool, const T*, std::size_t, bool, T*, std::size_t, std::size_t,      \
                      std::size_t, T);                                                                             \
   template void gemm(const Array<T>&, bool, const Array<T>&, bool, Array<T>&, T);                                 \
+  template Panels<T> to_panels(const T*, std::size_t, bool, std::size_t, std::size_t);                            \
+  template void gemm(const T*, std::size_t, const Panels<T>&, T*, std::size_t, T);                                 \
   template Array<T> product(const Array<T>&, bool, const Array<T>&, bool);                                        \
   template void accumulate_product(const BackwardContext<T>&, std::size_t, const Array<T>&, bool, const Array<T>&, \
                                    bool);                                                                         \

@@ -18,6 +18,21 @@ template <class T>
 void gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out, std::size_t m,
           std::size_t n, std::size_t k, T beta);
 
+// op(b) (k,n) stored the way the block kernel reads it, for a weight multiplied again and
+// again: column panels, each a contiguous block (Note [Weight panels], fast/block_gemm.hpp).
+template <class T>
+struct Panels {
+  std::size_t k = 0, n = 0;
+  Array<T> values;  // ⌈n / panel width⌉ panels of (k, panel width), the last padded with zeros
+};
+template <class T>
+Panels<T> to_panels(const T* b, std::size_t cols_b, bool tb, std::size_t k, std::size_t n);
+
+// out (m,n) = a·b + β·out for b as panels, a (m,k) row-major with cols_a columns as stored;
+// β is 0 or 1. The same sums in the same order as the block kernel's on b as a matrix.
+template <class T>
+void gemm(const T* a, std::size_t cols_a, const Panels<T>& b, T* out, std::size_t m, T beta);
+
 // The same for 2-D arrays; out already has its (m,n) shape.
 template <class T>
 void gemm(const Array<T>& a, bool ta, const Array<T>& b, bool tb, Array<T>& out, T beta);

@@ -22,8 +22,10 @@ std::uint64_t directions(const ClassifierConfig& c) { return c.bidirectional ? 2
 // 72 MB); before the fused recurrence, 50–75 (B·T from 64×48 to 512×100, E 16–300,
 // H 32–512, every pooling), and evaluation about 12. The constants are those, rounded up
 // with room to spare (the poolings' share is inside them); 40 while the packed schedule
-// and attention pooling still reshaped (copied) the inputs and states they gather from.
-constexpr std::uint64_t kRecordingPerH = 32, kLivePerH = 16;
+// and attention pooling still reshaped (copied) the inputs and states they gather from, 32
+// while the tape also held W_hhᵀ and its gradient (tests/test_limits.cpp keeps the
+// estimate within 3× of what small models' tapes hold).
+constexpr std::uint64_t kRecordingPerH = 24, kLivePerH = 16;
 
 }  // namespace
 
