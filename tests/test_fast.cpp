@@ -262,9 +262,9 @@ TEST_CASE("sink inputs: addmm onto a temporary bias gives the held bias's value 
   CHECK_MESSAGE(report.ok, report.str());
 }
 
-// Note [Transposed weights]: in evaluation the packed schedule multiplies by kept copies of
+// Note [Transposed weights]: in evaluation the packed schedule multiplies by kept panels of
 // W_ihᵀ and W_hhᵀ. Its values must be the reference's (the masked schedule), on the first
-// forward (copies made) and the second (copies reused), both directions, in float too.
+// forward (panels made) and the second (panels reused), both directions, in float too.
 TEST_CASE("lstm kept transposes: evaluation gives the reference schedule's values, first and second time") {
   std::mt19937_64 rng(40);
   tg::LSTM<float> lstm(5, 4, rng, true);
