@@ -182,8 +182,7 @@ void with_block_shape(std::size_t m, Run run) {
     run(GemmBlock<T>());
 }
 
-// The same, in few-row blocks when out has no more rows than one of them, else in the
-// usual blocks.
+// block_gemm_shaped in the shape with_block_shape picks.
 template <class T>
 void block_gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t cols_b, bool tb, T* out,
                 std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
@@ -197,9 +196,9 @@ void block_gemm(const T* a, std::size_t cols_a, bool ta, const T* b, std::size_t
 // its W_ihᵀ at every forward) can be stored the way the kernel reads it: op(b) (k,n) cut
 // into column panels kPanelWidth wide, each a contiguous (k, kPanelWidth) block, the last
 // padded with zeros. A few-row block then streams one contiguous panel instead of rows n
-// apart: one row times a (128,512) W_hhᵀ took 1.6 µs against 2.7 (2 rows, the same), the
-// 18-row input product of a tweet 9.7 µs against 11.0, and 8 to 64 rows the same time
-// (tests/bench microbenchmark, one core). The sums are the same, in the same order.
+// apart: h (m,128) times a (128,512) W_hhᵀ takes 0.72 of the time at m = 1 and 2, 0.82 at
+// 4 and 0.96–1.00 from 8 to 64 (bench_engine --part few-rows, one core). The sums are the
+// same, in the same order.
 template <class T>
 inline constexpr std::size_t kPanelWidth = FewRowsBlock<T>::kWidth;
 static_assert(kPanelWidth<float> % GemmBlock<float>::kWidth == 0 &&

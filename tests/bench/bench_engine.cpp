@@ -247,34 +247,39 @@ MatmulTimes bench_matmul(int reps, int warmup) {
 // ---- (3) few rows times the LSTM step's weights ----------------------------------
 
 // h (m,H) · W_hhᵀ for the rows still running at a step: tapegrad's matmul on W_hhᵀ stored
-// (H,4H) (the block kernel of fast/block_gemm.hpp), against BLAS on the same
-// layout and on W_hh as stored (4H,H), transposed by the flag: what linear() did before.
+// (H,4H) (the block kernel of fast/block_gemm.hpp), the same kernel on W_hhᵀ as panels
+// (what the LSTM's step reads: Note [Weight panels]), and BLAS on W_hhᵀ as stored and on
+// W_hh as stored (4H,H), transposed by the flag: what linear() did before.
 constexpr int kStepH = 128, kStepG = 4 * kStepH;
 const std::vector<int> kStepRows = {1, 2, 4, 8, 16, 32, 64};
 
 struct FewRowTimes {
-  std::vector<Samples> engine, blas_nn, blas_nt;
+  std::vector<Samples> engine, panels, blas_nn, blas_nt;
 };
 
 FewRowTimes bench_few_rows(int reps, int warmup) {
   std::mt19937 rng(7);
   const Tensor w_t(random_matrix(kStepH, kStepG, rng)), w(random_matrix(kStepG, kStepH, rng));
+  const tg::fast::Panels<float> w_t_panels = tg::fast::to_panels(w_t.value().data(), kStepG, false, kStepH, kStepG);
   FewRowTimes t;
   tg::NoGrad<float> no_grad;
   for (int m : kStepRows) {
     const Tensor h(random_matrix(std::size_t(m), kStepH, rng));
     Array out = xt::empty<float>({std::size_t(m), std::size_t(kStepG)});
-    Samples engine, nn, nt;
+    Samples engine, panels, nn, nt;
     for (int rep = 0; rep < warmup + reps; ++rep) {
       Laps lap(rep >= warmup, 20);  // 20 products per lap: a few µs each
       for (int i = 0; i < 20; ++i) keep(tg::matmul(h, w_t).node());
       lap.lap(engine);
+      for (int i = 0; i < 20; ++i) tg::fast::gemm(h.value().data(), kStepH, w_t_panels, out.data(), std::size_t(m), 0.0f);
+      lap.lap(panels);
       for (int i = 0; i < 20; ++i) sgemm(false, false, m, kStepG, kStepH, h.value().data(), w_t.value().data(), out.data());
       lap.lap(nn);
       for (int i = 0; i < 20; ++i) sgemm(false, true, m, kStepG, kStepH, h.value().data(), w.value().data(), out.data());
       lap.lap(nt);
     }
     t.engine.push_back(engine);
+    t.panels.push_back(panels);
     t.blas_nn.push_back(nn);
     t.blas_nt.push_back(nt);
   }
@@ -429,11 +434,14 @@ Part few_rows_part(const FewRowTimes& t) {
   for (std::size_t i = 0; i < kStepRows.size(); ++i) {
     const int m = kStepRows[i];
     p.rows.push_back({fmt::format("m{}_engine", m), fmt::format("m = {:2}: tapegrad matmul (NoGrad)", m), &t.engine[i]});
+    p.rows.push_back({fmt::format("m{}_panels", m), fmt::format("m = {:2}: tapegrad, W_hhᵀ as panels", m), &t.panels[i]});
     p.rows.push_back({fmt::format("m{}_blas_nn", m), fmt::format("m = {:2}: BLAS, W_hhᵀ as stored", m), &t.blas_nn[i]});
     p.rows.push_back({fmt::format("m{}_blas_nt", m), fmt::format("m = {:2}: BLAS, W_hh transposed by flag", m), &t.blas_nt[i]});
-    p.lines.push_back(fmt::format("m = {:2}: BLAS NN / tapegrad = {:.2f}, BLAS NT / tapegrad = {:.2f}", m,
-                                  t.blas_nn[i].median() / t.engine[i].median(),
-                                  t.blas_nt[i].median() / t.engine[i].median()));
+    p.lines.push_back(fmt::format("m = {:2}: BLAS NN / tapegrad = {:.2f}, BLAS NT / tapegrad = {:.2f}, "
+                                  "panels / as stored = {:.2f}",
+                                  m, t.blas_nn[i].median() / t.engine[i].median(),
+                                  t.blas_nt[i].median() / t.engine[i].median(),
+                                  t.panels[i].median() / t.engine[i].median()));
   }
   return p;
 }
