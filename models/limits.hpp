@@ -69,6 +69,8 @@ inline constexpr std::size_t kMaxSubwordsPerToken = 3 * (kSubwordCharacters + 2)
 //                           bytes: kMaxDataFileBytes (every token came out of a training file)
 //   weights.npz             each member: the .npy of its parameter's shape at 8 bytes an element
 //                           (nn/npz.hpp, Note [Bounded .npz reading]); the file: their sum
+//   --word-vectors file     a line:    296 MB       read in blocks, keeping only the vocabulary's rows
+//                           1 MiB                   (V·E floats): a 5.6 GB file costs time, not memory
 //   one text (predict's     16 MiB     ~140 bytes   a tweet is at most 280 characters; a 10 MB line
 //   stdin, a line)                                  (a whole book) is still read, tokenized and cut
 //                                                   to max_tokens

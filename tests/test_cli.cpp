@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "helpers.hpp"
+#include "models/checkpoint/sentiment_checkpoint.hpp"
 #include "models/data/csv.hpp"
 #include "models/data/synthetic_tweets.hpp"
 
@@ -163,6 +164,53 @@ TEST_CASE("cli: train saves a checkpoint with weights, vocabulary and config, te
   CHECK(config["model"]["hidden_size"] == 8);
   CHECK(config["extra"]["test"]["count"] == 60);
   CHECK(r.out.find("valid acc") != std::string::npos);  // the per-epoch table
+}
+
+TEST_CASE("cli: train --word-vectors starts the vocabulary's words from the file and records it") {
+  if (binary_missing()) return;
+  const Cli cli;
+  // E = 8 numbers a word; "zzzz" is no word of the generated tweets.
+  const std::vector<std::string> words = {"flight", "the", "zzzz", "thanks", "delayed"};
+  std::string text;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    text += words[w];
+    for (int e = 0; e < 8; ++e) text += fmt::format(" {}", 0.125 * double(w + 1) - 0.25 * e);
+    text += '\n';
+  }
+  tg::write_file(cli.dir / "vectors.txt", text);
+  // --lr 0: the rows stay what the file says, so the checkpoint shows where they started.
+  const Result r = cli.run(fmt::format("train --train train.csv --valid valid.csv --out model {} --lr 0 "
+                                       "--word-vectors vectors.txt", kTiny));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const tg::LoadedSentimentModel loaded = tg::load_sentiment_checkpoint(cli.dir / "model");
+  const tg::Array<float>& table = loaded.model->embedding.weight.value();
+  std::size_t found = 0;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    if (!loaded.vocab.contains(words[w])) continue;
+    ++found;
+    for (std::size_t e = 0; e < 8; ++e)
+      CHECK(table(std::size_t(loaded.vocab.id(words[w])), e) == float(0.125 * double(w + 1) - 0.25 * double(e)));
+  }
+  CHECK(found == 4);
+  CHECK(r.out.find(fmt::format("word vectors: {} of the vocabulary's {} words start from vectors.txt (5 vectors of 8 "
+                               "numbers)", found, loaded.vocab.size() - 2)) != std::string::npos);
+  const json config = json::parse(tg::read_file(cli.dir / "model/config.json"));
+  CHECK(config["extra"]["word_vectors"]["file"] == "vectors.txt");
+  CHECK(config["extra"]["word_vectors"]["vocabulary_words_found"] == found);
+
+  // The default recipe trains 5 epochs from word vectors, unless --epochs says otherwise.
+  const Result five = cli.run("train --train train.csv --valid valid.csv --out five --hidden 8 --embedding 8 "
+                              "--batch-size 32 --word-vectors vectors.txt");
+  REQUIRE_MESSAGE(five.status == 0, five.err);
+  CHECK(json::parse(tg::read_file(cli.dir / "five/config.json"))["train"]["epochs"] == 5);
+
+  // Vectors of another size than E, a missing file: one error line, before any training.
+  check_one_error_line(cli.run(fmt::format("train --train train.csv --valid valid.csv --out wide {} --embedding 16 "
+                                           "--word-vectors vectors.txt", "--epochs 1 --hidden 8 --batch-size 32")),
+                       1, "vectors.txt: its vectors have 8 numbers");
+  CHECK(!fs::exists(cli.dir / "wide"));
+  check_one_error_line(cli.run(fmt::format("compare --train train.csv --valid valid.csv --seeds 2 {} "
+                                           "--word-vectors missing.txt", kTiny)), 1, "missing.txt");
 }
 
 TEST_CASE("cli: train --ensemble 2 saves one ensemble that evaluate, predict and report read") {

@@ -57,14 +57,15 @@ int run_compare(const CompareArgs& args) {
   const PreparedData data = prepare_data(splits, args.recipe);
   Recipe first = make_recipe(args.recipe, variants.front().encoder, variants.front().pooling, 1);
   first.model.vocab_size = data.vocab.size();
-  print_setup(splits, first);
+  print_setup(splits, data, first);
 
   std::vector<std::string> saved;  // "DIR/<label>/ (best of N seeds)", one per variant saved
   const auto save = [&](const TrainedModel& best, const Variant& variant, std::size_t seeds_done) {
     if (!args.has_out) return;
     const std::string& pooling = variant.label;
     const fs::path dir = fs::path(args.out) / pooling;
-    nlohmann::json extra = {{"data", splits.files}, {"compare", {{"seeds", args.seeds}, {"seeds_done", seeds_done}}}};
+    nlohmann::json extra = data_extra(splits, data);
+    extra["compare"] = {{"seeds", args.seeds}, {"seeds_done", seeds_done}};
     if (!data.test.ids.empty())
       extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test, 256, run_cores().for_evaluation()).metrics, label_names());
     save_sentiment_checkpoint(dir, *best.model, data.vocab, checkpoint_info(best, args.recipe, extra));

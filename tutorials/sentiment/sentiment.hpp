@@ -20,6 +20,7 @@
 #include "models/explain.hpp"
 #include "models/classifier/registry.hpp"
 #include "models/checkpoint/sentiment_checkpoint.hpp"
+#include "models/data/word_vectors.hpp"
 #include "models/training/trainer.hpp"
 
 namespace tg::cli {
@@ -90,8 +91,10 @@ struct RecipeArgs {
   bool bidirectional = false, decoupled_decay = false, check_finite = false;
   std::size_t min_count = 2, max_tokens = kMaxTokens;
   std::vector<std::string> encoder_settings;  // --encoder-setting NAME=VALUE
+  std::optional<std::string> word_vectors;    // --word-vectors FILE
 };
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args);
+inline constexpr std::size_t kDefaultEpochsWithWordVectors = 5;
 // The recipe for one encoder and pooling (registered names, models/classifier/registry.hpp).
 Recipe make_recipe(const RecipeArgs& args, const std::string& encoder, const std::string& pooling,
                    std::uint64_t seed);
@@ -114,6 +117,7 @@ const std::atomic<bool>& install_stop_handlers();
 struct PreparedData {
   Vocabulary vocab;  // from the training split only
   EncodedData train, valid, test;
+  std::optional<WordVectors> vectors;  // --word-vectors: the vocabulary's rows found there
 };
 PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args);
 
@@ -143,8 +147,10 @@ std::vector<std::string> label_names();  // kSentimentLabels as strings
 // "attention pooling, E=100, H=128, 1 direction, 52,131 parameters" and the training settings.
 std::string describe_model(const SentimentClassifier<float>& model);
 std::string describe_training(const Recipe& recipe);
-// Prints the data sizes and sources, the model and the training settings.
-void print_setup(const DataSplits& splits, const Recipe& recipe);
+// Prints the data sizes and sources, the word vectors, the model and the training settings.
+void print_setup(const DataSplits& splits, const PreparedData& data, const Recipe& recipe);
+// config.json's "extra" of a model trained on this data: the files, the word vectors.
+nlohmann::json data_extra(const DataSplits& splits, const PreparedData& data);
 
 std::string format_duration(double seconds);  // "0:42", "1:05:09"
 

@@ -48,13 +48,13 @@ int run_train_ensemble(const TrainArgs& args) {
   const PreparedData data = prepare_data(splits, args.recipe);
   std::vector<TrainedModel> members;
   std::vector<SentimentCheckpoint> infos;
-  const nlohmann::json extra = {{"data", splits.files}};
+  const nlohmann::json extra = data_extra(splits, data);
   bool interrupted = false;
   for (std::size_t k = 0; k < args.ensemble && !interrupted; ++k) {
     Recipe recipe = make_recipe(args.recipe, args.encoder, args.pooling, args.seed + k);
     recipe.model.vocab_size = data.vocab.size();
     fmt::print("member {} of {}\n", k + 1, args.ensemble);
-    if (k == 0) print_setup(splits, recipe);
+    if (k == 0) print_setup(splits, data, recipe);
     TrainingProgress progress({.live = stdout_is_terminal(), .log_every = args.log_every, .label = {}});
     progress.print_table_header();
     TrainedModel trained = train_model(recipe, data, progress.callbacks());
@@ -107,9 +107,9 @@ int run_train(const TrainArgs& args) {
   const PreparedData data = prepare_data(splits, args.recipe);
   Recipe recipe = make_recipe(args.recipe, args.encoder, args.pooling, args.seed);
   recipe.model.vocab_size = data.vocab.size();
-  print_setup(splits, recipe);
+  print_setup(splits, data, recipe);
 
-  nlohmann::json extra = {{"data", splits.files}};
+  nlohmann::json extra = data_extra(splits, data);
   std::size_t saved_epoch = 0;
   const Saver save = [&](const TrainedModel& trained) {
     save_sentiment_checkpoint(args.out, *trained.model, data.vocab, checkpoint_info(trained, args.recipe, extra));

@@ -40,6 +40,7 @@ PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args) {
   out.train = encode_dataset(splits.train, out.vocab, args.max_tokens);
   out.valid = encode_dataset(splits.valid, out.vocab, args.max_tokens);
   out.test = encode_dataset(splits.test, out.vocab, args.max_tokens);
+  if (args.word_vectors) out.vectors = read_word_vectors(*args.word_vectors, out.vocab);
   return out;
 }
 
@@ -49,6 +50,7 @@ TrainedModel train_model(Recipe recipe, const PreparedData& data, TrainCallbacks
   recipe.train.stop = &install_stop_handlers();
   recipe.train.cores = &run_cores();
   TrainedModel out{recipe, std::make_unique<SentimentClassifier<float>>(recipe.model), {}};
+  if (data.vectors) copy_word_vectors(*data.vectors, out.model->embedding.weight.mutable_value());
   out.recipe.train.stop = nullptr;
   out.recipe.train.cores = nullptr;
   if (on_best)
@@ -118,10 +120,21 @@ std::string describe_training(const Recipe& r) {
                      extras, t.seed);
 }
 
-void print_setup(const DataSplits& splits, const Recipe& recipe) {
+void print_setup(const DataSplits& splits, const PreparedData& data, const Recipe& recipe) {
   fmt::print("data: {}\n", splits.description);
+  if (const std::optional<WordVectors>& v = data.vectors)
+    fmt::print("word vectors: {} of the vocabulary's {} words start from {} ({} vectors of {} numbers)\n",
+               v->ids.size(), data.vocab.size() - 2, v->source.string(), v->lines, v->dim);
   fmt::print("model: {}\n{}\n\n", describe_model(SentimentClassifier<float>(recipe.model)),
              describe_training(recipe));
+}
+
+nlohmann::json data_extra(const DataSplits& splits, const PreparedData& data) {
+  nlohmann::json extra = {{"data", splits.files}};
+  if (const std::optional<WordVectors>& v = data.vectors)
+    extra["word_vectors"] = {{"file", v->source.string()}, {"dimensions", v->dim}, {"vectors", v->lines},
+                             {"vocabulary_words_found", v->ids.size()}};
+  return extra;
 }
 
 std::string format_duration(double seconds) {
