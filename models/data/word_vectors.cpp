@@ -14,7 +14,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autograd/error.hpp"
-#include "models/data/csv.hpp"  // quote_for_message
+#include "models/data/csv.hpp"  // quote_for_message, skip_bom
 #include "models/limits.hpp"
 
 namespace tg {
@@ -100,7 +100,7 @@ WordVectors word_vectors_of(const std::function<void(const LineHandler&)>& lines
   bool first = true, has_header = false;
   lines([&](std::size_t n, std::string_view line) {
     const auto fail = [&](const std::string& what) { throw Error(fmt::format("{}:{}: {}", name, n, what)); };
-    if (n == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+    if (n == 1) line = skip_bom(line);
     split_fields(line, fields);
     if (fields.empty()) return;  // a blank line
     if (std::exchange(first, false) && fields.size() == 2 && parse_count(fields[0], header_count) &&

@@ -129,7 +129,8 @@ int run_demo(const DemoArgs& args) {
 
   heading(3, "save the best attention model and write its report");
   const TrainedModel& best = comparison.best_with_pooling("attention");
-  nlohmann::json extra = {{"data", splits.files}, {"demo", true}};
+  nlohmann::json extra = data_extra(splits, data);
+  extra["demo"] = true;
   extra["test"] = metrics_json(evaluate_classifier(*best.model, data.test, 256, run_cores().for_evaluation()).metrics, label_names());
   save_sentiment_checkpoint(model_dir, *best.model, data.vocab, checkpoint_info(best, recipe, extra));
   fmt::print("saved the checkpoint (seed {}) to {}/\n", best.recipe.train.seed, model_dir.string());
