@@ -96,7 +96,7 @@ Vocabulary Vocabulary::build(std::span<const std::string_view> texts, const Voca
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;  // std::string: byte order
   });
-  if (options.max_size != 0 && kept.size() > options.max_size - 2) kept.resize(options.max_size - 2);
+  if (options.max_size != 0) kept.resize(std::min(kept.size(), options.max_size - Vocabulary::kSpecialTokens));
 
   Vocabulary vocab;
   for (auto& [token, count] : kept) vocab.append(std::move(token), count);

@@ -41,6 +41,7 @@ class Vocabulary {
  public:
   static constexpr std::int64_t kPad = 0;
   static constexpr std::int64_t kUnk = 1;
+  static constexpr std::size_t kSpecialTokens = 2;  // <pad> and <unk>, ids 0 and 1
 
   Vocabulary();  // just <pad> and <unk>
 
@@ -66,6 +67,7 @@ class Vocabulary {
   // and every token of a loaded vocabulary (vocab.txt holds no counts).
   std::size_t count(std::int64_t id) const;
   std::size_t size() const { return tokens_.size(); }
+  std::size_t word_count() const { return size() - kSpecialTokens; }  // <pad> and <unk> not counted
 
  private:
   struct Hash {

@@ -81,7 +81,9 @@ void split_fields(std::string_view line, std::vector<std::string_view>& fields) 
   }
 }
 
-bool parse_count(std::string_view field, std::size_t& out) {
+// Whether the whole field is one number of type T (a count, or a vector's number).
+template <class T>
+bool parse_whole(std::string_view field, T& out) {
   const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), out);
   return ec == std::errc() && end == field.data() + field.size();
 }
@@ -103,8 +105,8 @@ WordVectors word_vectors_of(const std::function<void(const LineHandler&)>& lines
     if (n == 1) line = skip_bom(line);
     split_fields(line, fields);
     if (fields.empty()) return;  // a blank line
-    if (std::exchange(first, false) && fields.size() == 2 && parse_count(fields[0], header_count) &&
-        parse_count(fields[1], out.dim)) {  // word2vec's "count E" header
+    if (std::exchange(first, false) && fields.size() == 2 && parse_whole(fields[0], header_count) &&
+        parse_whole(fields[1], out.dim)) {  // word2vec's "count E" header
       if (out.dim == 0 || out.dim > kMaxWidth)
         fail(fmt::format("the header gives vectors of {} numbers; 1 to {} are possible", out.dim, kMaxWidth));
       has_header = true;
@@ -125,10 +127,8 @@ WordVectors word_vectors_of(const std::function<void(const LineHandler&)>& lines
     seen[std::size_t(id)] = true;
     for (std::size_t e = 1; e <= out.dim; ++e) {
       float x = 0;
-      const std::string_view f = fields[e];
-      const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), x);
-      if (ec != std::errc() || end != f.data() + f.size() || !std::isfinite(x))
-        fail(fmt::format("number {} of \"{}\" is {}, not a finite number", e, fields[0], quote_for_message(f)));
+      if (!parse_whole(fields[e], x) || !std::isfinite(x))
+        fail(fmt::format("number {} of \"{}\" is {}, not a finite number", e, fields[0], quote_for_message(fields[e])));
       values.push_back(x);
     }
     out.ids.push_back(id);
@@ -139,7 +139,7 @@ WordVectors word_vectors_of(const std::function<void(const LineHandler&)>& lines
                             header_count, out.lines));
   if (out.ids.empty())
     throw Error(fmt::format("{}: none of its {} words is one of the vocabulary's {} (a file for another language, "
-                            "or of cased words? the tokenizer lowercases)", name, out.lines, vocab.size() - 2));
+                            "or of cased words? the tokenizer lowercases)", name, out.lines, vocab.word_count()));
   out.rows = xt::adapt(values, {out.ids.size(), out.dim});
   return out;
 }

@@ -36,7 +36,7 @@ const std::atomic<bool>& install_stop_handlers() {
 
 PreparedData prepare_data(const DataSplits& splits, const RecipeArgs& args) {
   const VocabOptions options{.min_count = args.min_count, .max_tokens = args.max_tokens};
-  PreparedData out{build_vocabulary(splits.train, options), {}, {}, {}};
+  PreparedData out{build_vocabulary(splits.train, options), {}, {}, {}, {}};
   out.train = encode_dataset(splits.train, out.vocab, args.max_tokens);
   out.valid = encode_dataset(splits.valid, out.vocab, args.max_tokens);
   out.test = encode_dataset(splits.test, out.vocab, args.max_tokens);
@@ -124,7 +124,7 @@ void print_setup(const DataSplits& splits, const PreparedData& data, const Recip
   fmt::print("data: {}\n", splits.description);
   if (const std::optional<WordVectors>& v = data.vectors)
     fmt::print("word vectors: {} of the vocabulary's {} words start from {} ({} vectors of {} numbers)\n",
-               v->ids.size(), data.vocab.size() - 2, v->source.string(), v->lines, v->dim);
+               v->ids.size(), data.vocab.word_count(), v->source.string(), v->lines, v->dim);
   fmt::print("model: {}\n{}\n\n", describe_model(SentimentClassifier<float>(recipe.model)),
              describe_training(recipe));
 }
